@@ -1,0 +1,30 @@
+# A local stand-in for the official python:3.13-slim image, used only by the
+# template's tests on machines that cannot pull it. Same layout as the
+# official image: CPython under /usr/local, shared libpython, pip included.
+ARG RELEASE=trixie
+FROM debian:${RELEASE}-slim AS build
+ARG PYTHON_VERSION
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      gcc make dpkg-dev libbz2-dev libffi-dev liblzma-dev libncursesw5-dev \
+      libreadline-dev libsqlite3-dev libssl-dev uuid-dev zlib1g-dev libexpat1-dev
+COPY Python.tar.xz /tmp/
+RUN mkdir /src && tar -xJf /tmp/Python.tar.xz -C /src --strip-components=1 \
+ && cd /src \
+ && ./configure --prefix=/usr/local --enable-shared --with-system-expat \
+      --with-ensurepip=install LDFLAGS='-Wl,-rpath=/usr/local/lib' \
+ && make -j"$(nproc)" && make install \
+ && rm -rf /usr/local/lib/python3*/test /usr/local/lib/python3*/*/test \
+ && find /usr/local -name '*.a' -delete \
+ && for b in python pip pydoc idle; do ln -s "${b}3" "/usr/local/bin/$b"; done \
+ # The Debian packages that provide the libraries CPython links against.
+ && find /usr/local -name '*.so*' -type f -exec ldd {} + 2>/dev/null \
+      | awk '/=> \// {print $3}' | sort -u | xargs -r realpath | xargs -r dpkg-query -S 2>/dev/null \
+      | cut -d: -f1 | sort -u > /usr/local/runtime-packages.txt
+
+FROM debian:${RELEASE}-slim
+COPY --from=build /usr/local /usr/local
+RUN apt-get update \
+ && xargs -a /usr/local/runtime-packages.txt apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* /usr/local/runtime-packages.txt
+ENV PATH=/usr/local/bin:$PATH LANG=C.UTF-8
+CMD ["python3"]

@@ -1,0 +1,80 @@
+"""Validate the answers before anything is written.
+
+Each problem is reported on one line naming the field; cookiecutter then
+removes the half-made project directory because this script exits 1.
+"""
+
+import json
+import keyword
+import re
+import sys
+
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def check_slug(slug: str) -> str | None:
+    if not SLUG.match(slug):
+        return (
+            f"project_slug {slug!r}: use lowercase letters, digits and single hyphens, "
+            "starting with a letter"
+        )
+    return None
+
+
+def check_package(name: str) -> str | None:
+    if not PACKAGE.match(name):
+        return (
+            f"package_name {name!r}: use lowercase letters, digits and underscores, "
+            "starting with a letter"
+        )
+    if keyword.iskeyword(name):
+        return f"package_name {name!r}: a Python keyword cannot be imported"
+    if name in sys.stdlib_module_names:
+        return f"package_name {name!r}: would shadow the standard library module of that name"
+    return None
+
+
+def check_email(email: str) -> str | None:
+    if not EMAIL.match(email):
+        return f"author_email {email!r}: not an e-mail address"
+    return None
+
+
+def check_base(answers: dict) -> str | None:
+    base, release, python = answers["base"], answers["debian_release"], answers["python_version"]
+    if base == "debian":
+        shipped = answers["_debian_pythons"][release]
+        if python != shipped:
+            return (
+                f"python_version {python!r}: Debian {release} ships Python {shipped}; "
+                f"choose {shipped}, another debian_release, or base=official"
+            )
+    if base == "source" and python not in answers["_source_pythons"]:
+        known = ", ".join(sorted(answers["_source_pythons"]))
+        return (
+            f"python_version {python!r}: base=source has a pinned source checksum only for {known}"
+        )
+    return None
+
+
+def problems(answers: dict) -> list[str]:
+    slug, package = answers["project_slug"], answers["package_name"]
+    found = [check_slug(slug)]
+    # A package name derived from a bad slug repeats the slug's problem.
+    if not (found[0] and package == slug.replace("-", "_")):
+        found.append(check_package(package))
+    found += [check_email(answers["author_email"]), check_base(answers)]
+    return [p for p in found if p]
+
+
+def main(answers: dict) -> int:
+    found = problems(answers)
+    for problem in found:
+        print(f"slipway: {problem}", file=sys.stderr)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(json.loads(r"""{{ cookiecutter | jsonify }}""")))

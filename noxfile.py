@@ -1,0 +1,27 @@
+"""The template's development sessions: `nox -s tests`, `nox -s lint`."""
+
+import nox
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Bake, lint and test generated projects; build and run their images."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    # Generated projects are tested with interpreters already on the machine.
+    session.env["UV_PYTHON_DOWNLOADS"] = "never"
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the template's own code (generated code is linted by the tests)."""
+    session.install("ruff==0.17.6")
+    # Named paths: ruff would otherwise parse the Jinja in the template's pyproject.toml.
+    paths = ["hooks", "tests", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)

@@ -1,0 +1,39 @@
+"""The generated project's own checks, run the way its developers run them."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+VARIANTS = {
+    "default": {},
+    "official-bookworm-py3.12-gevent": {
+        "base": "official",
+        "debian_release": "bookworm",
+        "python_version": "3.12",
+        "worker_class": "gevent",
+        "ci": "none",
+        "project_name": "Order Tracker",
+    },
+    "sync-proprietary": {"worker_class": "sync", "license": "Proprietary"},
+}
+
+
+@pytest.mark.parametrize("answers", VARIANTS.values(), ids=VARIANTS.keys())
+def test_nox_sessions_pass(cookies, tool_env, answers):
+    project = cookies.bake(extra_context=answers).project_path
+    result = subprocess.run(
+        [sys.executable, "-m", "nox", "-s", "tests", "lint"],
+        cwd=project,
+        env=tool_env,
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    # Missing interpreters are skipped, so make sure the suite really ran somewhere.
+    ran = re.findall(r"\* tests-(3\.\d+): success", output)
+    assert ran, output[-4000:]
+    assert re.search(r"\* lint: success", output)
+    print(f"tests passed on Python {', '.join(ran)}")

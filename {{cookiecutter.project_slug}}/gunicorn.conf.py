@@ -1,0 +1,86 @@
+"""gunicorn settings for running in a container.
+
+Every value can be changed with an environment variable at `docker run` time;
+the defaults suit a container with a CPU limit behind a load balancer.
+"""
+
+import math
+import os
+from pathlib import Path
+
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"gunicorn.conf.py: {name}={raw!r} is not a whole number") from None
+
+
+def cgroup_cpu_limit(root: Path = CGROUP) -> float | None:
+    """The CPU quota of this container in CPUs, or None when it has none."""
+    v2 = root / "cpu.max"  # cgroup v2: "<quota> <period>" or "max <period>"
+    if v2.is_file():
+        quota, period = v2.read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    quota_v1, period_v1 = root / "cpu" / "cpu.cfs_quota_us", root / "cpu" / "cpu.cfs_period_us"
+    if quota_v1.is_file() and period_v1.is_file():
+        quota = int(quota_v1.read_text())
+        return None if quota <= 0 else quota / int(period_v1.read_text())
+    return None
+
+
+def usable_cpus(root: Path = CGROUP) -> int:
+    """CPUs this process may run on, bounded by the cgroup quota.
+
+    os.cpu_count() reports the host's CPUs, which overstates what a limited
+    container gets and would start too many workers.
+    """
+    cpus = len(os.sched_getaffinity(0))
+    limit = cgroup_cpu_limit(root)
+    if limit is not None:
+        cpus = min(cpus, math.ceil(limit))
+    return max(cpus, 1)
+
+
+def default_workers(worker_class: str, cpus: int) -> int:
+    # Sync workers block on I/O, hence gunicorn's (2 x CPUs) + 1; threaded and
+    # gevent workers overlap I/O themselves and need one process per CPU.
+    return 2 * cpus + 1 if worker_class == "sync" else cpus
+
+
+wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
+# Containers must listen on all interfaces to be reachable through a port mapping.
+bind = f"0.0.0.0:{env_int('PORT', 8000)}"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "{{ cookiecutter.worker_class }}")
+workers = env_int("WEB_CONCURRENCY", default_workers(worker_class, usable_cpus()))
+threads = env_int("GUNICORN_THREADS", 4)  # used by the gthread worker only
+worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)  # gevent only
+
+# Worker heartbeats are file writes; on a disk-backed /tmp (the usual case in
+# a container) they can stall a worker long enough to be killed. /dev/shm is
+# RAM, and only gunicorn's own private files go there.
+SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = SHM if os.path.isdir(SHM) else None
+
+# The container's log is its output: access log to stdout, errors to stderr.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# On SIGTERM, finish in-flight requests for up to graceful_timeout seconds.
+graceful_timeout = env_int("GRACEFUL_TIMEOUT", 20)
+timeout = env_int("TIMEOUT", 30)
+keepalive = env_int("KEEPALIVE", 5)
+
+# Trust X-Forwarded-* only from these proxies (comma-separated, "*" for any).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Recycle workers now and then so a slow leak cannot grow without bound; the
+# jitter keeps them from all restarting at the same moment.
+max_requests = env_int("MAX_REQUESTS", 1000)
+max_requests_jitter = max(max_requests // 10, 0)

@@ -1,0 +1,72 @@
+from {{ cookiecutter.package_name }} import __version__
+
+
+def test_index_names_the_service(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.json == {"service": "{{ cookiecutter.project_slug }}", "version": __version__}
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_readyz_without_checks_is_ready(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ready"}
+
+
+def test_readyz_reports_the_failing_check(make_client):
+    def database():
+        raise ConnectionError("refused")
+
+    def cache():
+        return None
+
+    response = make_client(readiness_checks=[cache, database]).get("/readyz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "failed": ["database"]}
+
+
+def test_unknown_path_is_a_json_404(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.json["status"] == 404
+    assert response.json["error"] == "Not Found"
+
+
+def test_wrong_method_is_a_json_405(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response.json["error"] == "Method Not Allowed"
+
+
+def test_oversized_body_is_refused(client):
+    from flask import request
+
+    @client.application.post("/echo")
+    def echo():
+        return {"size": len(request.get_data())}
+
+    assert client.post("/echo", data=b"x" * 1024).json == {"size": 1024}
+    response = client.post("/echo", data=b"x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json["status"] == 413
+
+
+def test_unhandled_exception_is_a_json_500(client):
+    app = client.application
+    app.config["TESTING"] = False  # let the error handler see it instead of pytest
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("internal detail")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json["error"] == "Internal Server Error"
+    assert "internal detail" not in response.get_data(as_text=True)
