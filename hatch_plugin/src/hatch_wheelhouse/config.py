@@ -1,0 +1,139 @@
+"""The hook's configuration, validated as a whole.
+
+Every problem is collected and reported at once, each prefixed with its TOML
+path, so a user fixes them in one pass.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SECTION = "tool.hatch.build.targets.wheel.hooks.wheelhouse"
+SDIST_POLICIES = ("error", "build", "include")
+PYTHON_VERSION = re.compile(r"^3\.\d{1,2}$")
+# manylinux_<glibc major>_<minor>_<arch>, or a legacy alias (manylinux2014_x86_64).
+PLATFORM = re.compile(
+    r"^(manylinux_2_\d+|manylinux2014|manylinux2010|manylinux1)"
+    r"_(x86_64|i686|aarch64|armv7l|ppc64le|s390x|riscv64)$"
+)
+# Options hatchling itself reads from every hook's table.
+HATCH_KEYS = {
+    "dependencies",
+    "require-runtime-dependencies",
+    "require-runtime-features",
+    "enable-by-default",
+    "priority",
+}
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid wheelhouse configuration:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Config:
+    lock_file: Path
+    python_version: str | None = None  # None: the lock's requires-python lower bound
+    platforms: tuple[str, ...] = ()  # empty: the newest manylinux x86_64 the lock has
+    extras: tuple[str, ...] = ()
+    sdists: str = "error"
+    find_links: tuple[Path, ...] = ()
+    cache_dir: Path | None = None  # None: the user cache directory
+
+
+def _string(problems, key, value) -> str | None:
+    if not isinstance(value, str) or not value:
+        problems.append(f"{SECTION}.{key}: expected a non-empty string, got {value!r}")
+        return None
+    return value
+
+
+def _string_list(problems, key, value) -> list[str]:
+    if not isinstance(value, list):
+        problems.append(f"{SECTION}.{key}: expected a list of strings, got {value!r}")
+        return []
+    good = []
+    for i, item in enumerate(value):
+        if isinstance(item, str) and item:
+            good.append(item)
+        else:
+            problems.append(f"{SECTION}.{key}[{i}]: expected a non-empty string, got {item!r}")
+    return good
+
+
+def parse(raw: dict, root: Path) -> Config:
+    """Build a Config from the hook's TOML table, or raise ConfigError."""
+    problems: list[str] = []
+    known = {
+        "lock-file",
+        "python-version",
+        "platforms",
+        "extras",
+        "sdists",
+        "find-links",
+        "cache-dir",
+    }
+    for key in sorted(set(raw) - known - HATCH_KEYS):
+        problems.append(f"{SECTION}.{key}: unknown option (known: {', '.join(sorted(known))})")
+
+    lock_file = root / "pylock.toml"
+    if "lock-file" in raw and (value := _string(problems, "lock-file", raw["lock-file"])):
+        lock_file = root / value
+
+    python_version = None
+    if "python-version" in raw:
+        value = raw["python-version"]
+        if isinstance(value, str) and PYTHON_VERSION.match(value):
+            python_version = value
+        else:
+            problems.append(
+                f"{SECTION}.python-version: expected 'X.Y' such as '3.13', got {value!r}"
+            )
+
+    platforms = []
+    if "platforms" in raw:
+        for i, tag in enumerate(_string_list(problems, "platforms", raw["platforms"])):
+            if PLATFORM.match(tag):
+                platforms.append(tag)
+            else:
+                problems.append(
+                    f"{SECTION}.platforms[{i}]: {tag!r} is not a manylinux "
+                    "platform tag such as 'manylinux_2_36_x86_64'"
+                )
+        if isinstance(raw["platforms"], list) and not raw["platforms"]:
+            problems.append(f"{SECTION}.platforms: name at least one platform")
+
+    extras = _string_list(problems, "extras", raw["extras"]) if "extras" in raw else []
+
+    sdists = raw.get("sdists", "error")
+    if sdists not in SDIST_POLICIES:
+        problems.append(
+            f"{SECTION}.sdists: expected one of {', '.join(SDIST_POLICIES)}, got {sdists!r}"
+        )
+
+    find_links = []
+    if "find-links" in raw:
+        for i, item in enumerate(_string_list(problems, "find-links", raw["find-links"])):
+            path = root / item
+            if path.is_dir():
+                find_links.append(path)
+            else:
+                problems.append(f"{SECTION}.find-links[{i}]: {item!r} is not a directory")
+
+    cache_dir = None
+    if "cache-dir" in raw and (value := _string(problems, "cache-dir", raw["cache-dir"])):
+        cache_dir = (root / Path(value).expanduser()).resolve()
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        lock_file=lock_file,
+        python_version=python_version,
+        platforms=tuple(platforms),
+        extras=tuple(extras),
+        sdists=sdists,
+        find_links=tuple(find_links),
+        cache_dir=cache_dir,
+    )

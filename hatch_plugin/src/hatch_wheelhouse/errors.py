@@ -1,0 +1,2 @@
+class WheelhouseError(Exception):
+    """A problem the user must fix; its message says what and how."""

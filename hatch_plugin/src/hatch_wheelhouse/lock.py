@@ -1,0 +1,125 @@
+"""Reading a PEP 751 lock: freshness against the project, and the files a target needs."""
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.pylock import PackageSdist, PackageWheel, Pylock, PylockSelectError
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from . import target
+from .errors import WheelhouseError
+
+LOCK_HINT = "run `nox -s lock` to write it"
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """One distribution file the lock names for a package."""
+
+    name: str
+    version: str
+    filename: str
+    sha256: str
+    size: int | None
+    url: str | None
+    path: Path | None  # a local file named by the lock, relative paths resolved
+    is_wheel: bool
+
+
+def read(path: Path) -> tuple[Pylock, str]:
+    """The parsed lock and the sha256 of its bytes."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise WheelhouseError(f"{path.name} not found: {LOCK_HINT}") from None
+    try:
+        return Pylock.from_dict(tomllib.loads(data.decode())), hashlib.sha256(data).hexdigest()
+    except Exception as exc:  # tomllib and packaging each raise their own types
+        raise WheelhouseError(f"{path.name} is not a valid PEP 751 lock: {exc}") from exc
+
+
+def default_python(lock: Pylock, path: Path) -> str:
+    """The lowest Python the lock admits: uv writes '>=X.Y' for --python-version."""
+    for spec in lock.requires_python or SpecifierSet():
+        if spec.operator == ">=":
+            return ".".join(spec.version.split(".")[:2])
+    raise WheelhouseError(
+        f"{path.name} has no requires-python lower bound; set python-version in the hook config"
+    )
+
+
+def default_platform(lock: Pylock) -> str:
+    """The newest manylinux x86_64 platform among the lock's wheels (2.17 if all are pure)."""
+    newest = 17
+    for package in lock.packages:
+        for wheel in package.wheels or ():
+            for tag in parse_wheel_filename(wheel.filename)[-1]:
+                try:
+                    glibc, arch = target.parse_platform(tag.platform)
+                except ValueError:
+                    continue
+                if arch == "x86_64":
+                    newest = max(newest, glibc)
+    return f"manylinux_2_{newest}_x86_64"
+
+
+def stale_requirements(
+    lock: Pylock, requirements: list[str], environment: dict[str, str]
+) -> list[str]:
+    """The project requirements no locked package satisfies, for this environment."""
+    locked = {package.name: package.version for package in lock.packages}
+    stale = []
+    for line in requirements:
+        req = Requirement(line)
+        if req.marker and not req.marker.evaluate(environment):
+            continue
+        version = locked.get(canonicalize_name(req.name))
+        if version is None:
+            stale.append(f"{line} (not in the lock)")
+        elif not req.specifier.contains(version, prereleases=True):
+            stale.append(f"{line} (locked: {version})")
+    return stale
+
+
+def select(
+    lock: Pylock, lock_path: Path, python_version: str, platform: str, extras: tuple[str, ...]
+) -> list[LockedFile]:
+    """The file to install for each package on that target: a wheel, or the sdist."""
+    try:
+        chosen = list(
+            lock.select(
+                environment=target.marker_environment(python_version, platform),
+                tags=target.wheel_tags(python_version, platform),
+                extras=extras,
+            )
+        )
+    except PylockSelectError as exc:
+        raise WheelhouseError(
+            f"{lock_path.name} cannot be installed on CPython {python_version} {platform}: {exc}"
+        ) from exc
+    files = []
+    for package, dist in chosen:
+        if not isinstance(dist, PackageWheel | PackageSdist):
+            raise WheelhouseError(
+                f"{package.name}: only wheels and sdists can go in a wheelhouse, "
+                f"the lock names a {type(dist).__name__}"
+            )
+        if "sha256" not in dist.hashes:
+            raise WheelhouseError(f"{package.name}: the lock gives no sha256 for {dist.filename}")
+        files.append(
+            LockedFile(
+                name=str(package.name),
+                version=str(package.version),
+                filename=dist.filename,
+                sha256=dist.hashes["sha256"],
+                size=dist.size,
+                url=dist.url,
+                path=lock_path.parent / dist.path if dist.path else None,
+                is_wheel=isinstance(dist, PackageWheel),
+            )
+        )
+    return files
