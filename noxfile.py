@@ -5,7 +5,7 @@ import nox
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "plugin", "tests"]
 
 
 @nox.session
@@ -18,10 +18,17 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def plugin(session: nox.Session) -> None:
+    """hatch-wheelhouse's own tests, against an editable install of it."""
+    session.install("-e", "hatch_plugin", "pytest==9.2.0")
+    session.run("pytest", "hatch_plugin/tests", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the template's own code (generated code is linted by the tests)."""
     session.install("ruff==0.17.6")
     # Named paths: ruff would otherwise parse the Jinja in the template's pyproject.toml.
-    paths = ["hooks", "tests", "noxfile.py"]
+    paths = ["hooks", "tests", "noxfile.py", "hatch_plugin"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)

@@ -3,6 +3,8 @@
 import itertools
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,9 +52,31 @@ def combo_id(answers: dict) -> str:
 
 
 @pytest.fixture(scope="session")
-def tool_env() -> dict[str, str]:
-    """Environment for nox/uv runs of generated projects: never try to
-    download interpreters (no network for that here), use the installed ones."""
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    env.pop("VIRTUAL_ENV", None)
+def plugin_wheels(tmp_path_factory) -> Path:
+    """A folder holding hatch-wheelhouse built from this checkout."""
+    out = tmp_path_factory.mktemp("plugin-wheels")
+    subprocess.run(
+        [sys.executable, "-m", "uv", "build", "--wheel", "-q", "-o", str(out)],
+        cwd=ROOT / "hatch_plugin",
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def tool_env(plugin_wheels) -> dict[str, str]:
+    """Environment for nox, uv, pip and hatch runs on generated projects.
+
+    Their build-system.requires names hatch-wheelhouse: resolve it from this
+    checkout. Interpreters are never downloaded (no network for that here).
+    """
+    env = {
+        **os.environ,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_FIND_LINKS": str(plugin_wheels),
+        "PIP_FIND_LINKS": str(plugin_wheels),
+    }
+    # nox points these at its own session venv; the tools must choose their own.
+    for name in ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "NOX_CURRENT_SESSION"):
+        env.pop(name, None)
     return env

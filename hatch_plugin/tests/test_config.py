@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from hatch_wheelhouse.config import SECTION, ConfigError, parse
+
+
+def problems_of(raw, root=Path(".")):
+    with pytest.raises(ConfigError) as info:
+        parse(raw, root)
+    return info.value.problems
+
+
+def test_defaults(tmp_path):
+    config = parse({}, tmp_path)
+    assert config.lock_file == tmp_path / "pylock.toml"
+    assert config.python_version is None
+    assert config.platforms == ()
+    assert config.sdists == "error"
+    assert config.cache_dir is None
+
+
+def test_full_configuration(tmp_path):
+    (tmp_path / "wheels").mkdir()
+    config = parse(
+        {
+            "lock-file": "locks/pylock.prod.toml",
+            "python-version": "3.12",
+            "platforms": ["manylinux_2_36_x86_64", "manylinux2014_aarch64"],
+            "extras": ["postgres"],
+            "sdists": "include",
+            "find-links": ["wheels"],
+            "cache-dir": "cache",
+            "enable-by-default": True,  # hatchling's own option
+        },
+        tmp_path,
+    )
+    assert config.lock_file == tmp_path / "locks/pylock.prod.toml"
+    assert config.platforms == ("manylinux_2_36_x86_64", "manylinux2014_aarch64")
+    assert config.find_links == (tmp_path / "wheels",)
+    assert config.cache_dir == (tmp_path / "cache").resolve()
+
+
+def test_bad_platform_names_its_index():
+    assert problems_of({"platforms": ["manylinux_2_36_x86_64", "win_amd64"]}) == [
+        f"{SECTION}.platforms[1]: 'win_amd64' is not a manylinux platform tag "
+        "such as 'manylinux_2_36_x86_64'"
+    ]
+
+
+def test_every_problem_is_reported_at_once():
+    problems = problems_of(
+        {
+            "python-version": "3",
+            "sdists": "maybe",
+            "platforms": "manylinux_2_36_x86_64",
+            "lock-file": "",
+            "find-links": ["missing-dir"],
+            "extras": [1],
+            "colour": "blue",
+        }
+    )
+    assert problems == [
+        f"{SECTION}.colour: unknown option (known: cache-dir, extras, find-links, lock-file, "
+        "platforms, python-version, sdists)",
+        f"{SECTION}.lock-file: expected a non-empty string, got ''",
+        f"{SECTION}.python-version: expected 'X.Y' such as '3.13', got '3'",
+        f"{SECTION}.platforms: expected a list of strings, got 'manylinux_2_36_x86_64'",
+        f"{SECTION}.extras[0]: expected a non-empty string, got 1",
+        f"{SECTION}.sdists: expected one of error, build, include, got 'maybe'",
+        f"{SECTION}.find-links[0]: 'missing-dir' is not a directory",
+    ]
+
+
+def test_error_message_lists_problems():
+    error = ConfigError(["a: one", "b: two"])
+    assert str(error) == "invalid wheelhouse configuration:\n  a: one\n  b: two"
+
+
+def test_empty_platform_list():
+    assert problems_of({"platforms": []}) == [f"{SECTION}.platforms: name at least one platform"]

@@ -1,0 +1,155 @@
+import json
+import shutil
+
+import pytest
+
+from hatch_wheelhouse import lock as lockfile
+from hatch_wheelhouse.config import Config
+from hatch_wheelhouse.errors import WheelhouseError
+from hatch_wheelhouse.fetch import sha256_of
+from hatch_wheelhouse.wheelhouse import prepare
+
+DEPS = ["flask>=3", "markupsafe"]
+
+
+def build(lock_path, tmp_path, deps=DEPS, **options):
+    config = Config(lock_file=lock_path, cache_dir=tmp_path / "cache", **options)
+    messages = []
+    staged = prepare(config, deps, {}, tmp_path / "dist", messages.append)
+    return staged, messages
+
+
+def names(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_selects_the_target_wheel_per_package(web_lock, tmp_path):
+    lock, _ = lockfile.read(web_lock)
+    x86 = lockfile.select(lock, web_lock, "3.13", "manylinux_2_36_x86_64", ())
+    arm = lockfile.select(lock, web_lock, "3.13", "manylinux_2_28_aarch64", ())
+    pick = {f.name: f.filename for f in x86}
+    assert set(pick) == {"blinker", "flask", "markupsafe"}  # colorama is Windows-only
+    assert "cp313-cp313-manylinux2014_x86_64" in pick["markupsafe"]
+    assert "aarch64" in {f.name: f.filename for f in arm}["markupsafe"]
+
+
+def test_defaults_come_from_the_lock(web_lock):
+    lock, _ = lockfile.read(web_lock)
+    assert lockfile.default_python(lock, web_lock) == "3.13"
+    assert lockfile.default_platform(lock) == "manylinux_2_28_x86_64"
+
+
+def test_wheelhouse_contents(web_lock, tmp_path):
+    staged, messages = build(web_lock, tmp_path)
+    project_wheel = tmp_path / "my_service-0.1.0-py3-none-any.whl"
+    project_wheel.write_bytes(b"project")
+    staged.add_project_wheel(project_wheel, "my-service", "0.1.0")
+    staged.commit()
+    house = tmp_path / "dist" / "wheelhouse"
+    assert len([n for n in names(house) if n.endswith(".whl")]) == 4
+    requirements = (house / "requirements.txt").read_text().splitlines()
+    assert [line.split("==")[0] for line in requirements] == [
+        "blinker",
+        "flask",
+        "markupsafe",
+        "my-service",
+    ]
+    assert requirements[3] == f"my-service==0.1.0 --hash=sha256:{sha256_of(project_wheel)}"
+    for line in requirements:
+        _, digest = line.split(" --hash=sha256:")
+        matches = [p for p in house.glob("*.whl") if sha256_of(p) == digest]
+        assert len(matches) == 1, line
+    manifest = json.loads((house / "manifest.json").read_text())
+    assert manifest["lock"]["sha256"] == sha256_of(web_lock)
+    assert manifest["python"] == "3.13"
+    assert manifest["platform"] == "manylinux_2_28_x86_64"
+    assert manifest["best_tag"] == "cp313-cp313-manylinux_2_28_x86_64"
+    assert [f["name"] for f in manifest["files"]][-1] == "my-service"
+    assert messages[-1].startswith("wheelhouse for CPython 3.13 manylinux_2_28_x86_64: 3 files")
+    assert not list((tmp_path / "dist").glob(".wheelhouse-*"))  # staging renamed away
+
+
+def test_second_build_uses_only_the_cache(web_lock, tmp_path):
+    build(web_lock, tmp_path)[0].commit()
+    shutil.rmtree(tmp_path / "files")  # the sources are gone: only the cache can serve
+    staged, messages = build(web_lock, tmp_path)
+    staged.commit()
+    assert messages == [
+        "wheelhouse for CPython 3.13 manylinux_2_28_x86_64: 3 files, 0.0 MB, 3 from cache"
+    ]
+
+
+def test_tampered_cache_is_an_error_and_writes_nothing(web_lock, tmp_path):
+    build(web_lock, tmp_path)[0].discard()
+    cached = next(p for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    cached.write_bytes(b"evil")
+    with pytest.raises(WheelhouseError, match="is corrupt or tampered with"):
+        build(web_lock, tmp_path)
+    assert not (tmp_path / "dist" / "wheelhouse").exists()
+    assert list((tmp_path / "dist").iterdir()) == []
+
+
+def test_file_not_matching_the_lock_is_refused(web_lock, tmp_path):
+    flask = tmp_path / "files" / "flask-3.1.3-py3-none-any.whl"
+    flask.write_bytes(b"content of flask-3.1.3-py3-none-any.whX")  # same size, other bytes
+    with pytest.raises(WheelhouseError, match=r"flask-3\.1\.3-py3-none-any\.whl from .*: sha256"):
+        build(web_lock, tmp_path)
+
+
+def test_stale_lock_names_the_requirements(web_lock, tmp_path):
+    with pytest.raises(WheelhouseError) as info:
+        build(web_lock, tmp_path, deps=["flask>=4", "gunicorn", "pywin32; sys_platform=='win32'"])
+    assert str(info.value) == (
+        "pylock.toml is stale for CPython 3.13 manylinux_2_28_x86_64: flask>=4 (locked: 3.1.3); "
+        "gunicorn (not in the lock); run `nox -s lock` to update it"
+    )
+
+
+def test_lock_for_another_python_is_refused(lock_builder, tmp_path):
+    path = lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"]).write(">=3.13")
+    with pytest.raises(WheelhouseError, match=r"cannot be installed on CPython 3\.12"):
+        build(path, tmp_path, deps=["flask"], python_version="3.12")
+
+
+def test_missing_lock_says_how_to_make_it(tmp_path):
+    with pytest.raises(WheelhouseError, match=r"pylock.toml not found: run `nox -s lock`"):
+        build(tmp_path / "pylock.toml", tmp_path)
+
+
+def test_several_platforms_get_a_folder_each(web_lock, tmp_path):
+    platforms = ("manylinux_2_36_x86_64", "manylinux_2_28_aarch64")
+    staged, _ = build(web_lock, tmp_path, platforms=platforms)
+    staged.commit()
+    house = tmp_path / "dist" / "wheelhouse"
+    assert names(house) == sorted(platforms)
+    assert any("aarch64" in n for n in names(house / "manylinux_2_28_aarch64"))
+
+
+@pytest.fixture
+def sdist_only_lock(lock_builder):
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    lock_builder.package(
+        "markupsafe",
+        "3.0.4",
+        ["markupsafe-3.0.4-cp313-cp313-win_amd64.whl"],
+        sdist="markupsafe-3.0.4.tar.gz",
+    )
+    return lock_builder.write()
+
+
+def test_sdist_policy_error(sdist_only_lock, tmp_path):
+    with pytest.raises(WheelhouseError) as info:
+        build(sdist_only_lock, tmp_path)
+    message = str(info.value)
+    assert message.startswith("markupsafe 3.0.4: no locked wheel runs on CPython 3.13")
+    assert "best tag cp313-cp313-manylinux_2_17_x86_64" in message
+    assert "sdists = 'build'" in message and "'include'" in message
+
+
+def test_sdist_policy_include(sdist_only_lock, tmp_path):
+    staged, _ = build(sdist_only_lock, tmp_path, sdists="include")
+    staged.commit()
+    house = tmp_path / "dist" / "wheelhouse"
+    assert "markupsafe-3.0.4.tar.gz" in names(house)
+    digest = sha256_of(house / "markupsafe-3.0.4.tar.gz")
+    assert f"markupsafe==3.0.4 --hash=sha256:{digest}" in (house / "requirements.txt").read_text()
