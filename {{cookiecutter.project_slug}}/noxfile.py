@@ -1,6 +1,13 @@
-"""Development sessions: `nox -s tests`, `nox -s lint`, `nox -s lock`."""
+"""Development sessions.
 
+`nox` runs lint and tests; `nox -s lock` pins the dependencies; `nox -s image`
+builds the container image and checks it; `nox -s serve` runs it locally.
+"""
+
+import argparse
+import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -8,11 +15,16 @@ import nox
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+SLUG = PYPROJECT["project"]["name"]
 WHEELHOUSE = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]["wheelhouse"]
-# The image's interpreter and platform, as uv names them.
 IMAGE_PYTHON = WHEELHOUSE["python-version"]
-IMAGE_PLATFORM = "x86_64-" + WHEELHOUSE["platforms"][0].removesuffix("_x86_64")
 UV = "uv==0.13.9"
+HATCH = ["hatch==1.18.2", "hatchling==1.33.0"]
+# The Docker CLI to use; BuildKit is required (cache and bind mounts).
+DOCKER = os.environ.get("DOCKER", "docker")
+# How production should run the image: nothing writable but /tmp, no privileges.
+HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
+HARDENED += ["--security-opt", "no-new-privileges"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
@@ -29,28 +41,83 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lock(session: nox.Session) -> None:
-    """Lock the dependencies for the image in pylock.toml (PEP 751, hashed).
+    """Lock the dependencies in pylock.toml (PEP 751, with hashes).
 
+    The lock is universal: one version per package with the wheels for every
+    supported Python and platform, so any image target installs from it.
     `-- --upgrade` moves every package to its newest version; `-- --check`
     fails when pylock.toml no longer matches pyproject.toml.
     """
     session.install(UV)  # one uv version, so every developer writes the same lock
     check = "--check" in session.posargs
-    extra = [arg for arg in session.posargs if arg != "--check"]
+    lock_pylock(session, check, [arg for arg in session.posargs if arg != "--check"])
+
+
+def lock_pylock(session: nox.Session, check: bool, extra: list[str]) -> None:
     lockfile = Path("pylock.toml")
     if check and not lockfile.exists():
         session.error("pylock.toml is missing: run `nox -s lock`")
-    compile_ = ["uv", "pip", "compile", "pyproject.toml", "--quiet", "--no-header"]
-    target = ["--generate-hashes", "--python-version", IMAGE_PYTHON]
-    target += ["--python-platform", IMAGE_PLATFORM]
+    command = ["uv", "pip", "compile", "pyproject.toml", "--universal", "--generate-hashes"]
+    command += ["--quiet", "--no-header"]
     with tempfile.TemporaryDirectory() as tmp:
         # --check locks a copy (uv keeps the versions it finds there) and compares.
         out = Path(tmp, "pylock.toml") if check else lockfile
         if check:
             shutil.copyfile(lockfile, out)
-        session.run(*compile_, *target, "--output-file", str(out), *extra)
+        session.run(*command, "--output-file", str(out), *extra)
         if check and out.read_text() != lockfile.read_text():
             session.error("pylock.toml is stale: run `nox -s lock` and commit the result")
+
+
+def image_options(session: nox.Session) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
+    parser.add_argument("--tag", default=f"{SLUG}:dev", help="image name (default %(default)s)")
+{%- if cookiecutter.base == "official" %}
+    parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
+{%- endif %}
+    parser.add_argument("--port", type=int, default=8000, help="host port for `serve`")
+    return parser.parse_args(session.posargs)
+
+
+def git(*args: str) -> str:
+    result = subprocess.run(["git", *args], capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+@nox.session
+def image(session: nox.Session) -> None:
+    """Build the image from a fresh wheelhouse, then check it runs as production does."""
+    options = image_options(session)
+{%- if cookiecutter.base == "official" %}
+    python = options.python
+{%- else %}
+    python = IMAGE_PYTHON  # fixed by the base image
+{%- endif %}
+    session.install(UV, *HATCH)
+    lock_pylock(session, check=True, extra=[])
+    # The wheelhouse for the image's Python; the lock covers every supported one.
+    session.run("hatch", "build", "-t", "wheel", env={"HATCH_WHEELHOUSE_PYTHON_VERSION": python})
+    labels = {
+        "VERSION": PYPROJECT["project"]["version"],
+        "REVISION": git("rev-parse", "HEAD"),
+        "CREATED": git("log", "-1", "--format=%cI"),  # the commit's time: reproducible
+        "SOURCE": git("remote", "get-url", "origin"),
+{%- if cookiecutter.base == "official" %}
+        "PYTHON_VERSION": python,
+{%- endif %}
+    }
+    args = [arg for item in labels.items() for arg in ("--build-arg", "=".join(item))]
+    env = {"DOCKER_BUILDKIT": "1"}
+    session.run(DOCKER, "build", *args, "--tag", options.tag, ".", env=env, external=True)
+    session.run("python", "scripts/check_image.py", options.tag, env={"DOCKER": DOCKER})
+
+
+@nox.session(venv_backend="none")
+def serve(session: nox.Session) -> None:
+    """Run the image on localhost, hardened as in production (Ctrl-C stops it)."""
+    options = image_options(session)
+    publish = ["--publish", f"127.0.0.1:{options.port}:8000"]
+    session.run(DOCKER, "run", "--rm", *publish, *HARDENED, options.tag, external=True)
 
 
 @nox.session

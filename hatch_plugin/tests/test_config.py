@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_wheelhouse.config import SECTION, ConfigError, parse
+from hatch_wheelhouse.config import SECTION, ConfigError, parse, with_overrides
 
 
 def problems_of(raw, root=Path(".")):
@@ -79,3 +79,18 @@ def test_error_message_lists_problems():
 
 def test_empty_platform_list():
     assert problems_of({"platforms": []}) == [f"{SECTION}.platforms: name at least one platform"]
+
+
+def test_environment_overrides_the_target():
+    raw = {"python-version": "3.13", "platforms": ["manylinux_2_36_x86_64"], "sdists": "build"}
+    environ = {
+        "HATCH_WHEELHOUSE_PYTHON_VERSION": "3.12",
+        "HATCH_WHEELHOUSE_PLATFORMS": "manylinux_2_36_x86_64,manylinux_2_36_aarch64",
+    }
+    merged = with_overrides(raw, environ)
+    assert merged == {
+        "python-version": "3.12",
+        "platforms": ["manylinux_2_36_x86_64", "manylinux_2_36_aarch64"],
+        "sdists": "build",
+    }
+    assert with_overrides(raw, {"HATCH_WHEELHOUSE_PYTHON_VERSION": " "}) == raw

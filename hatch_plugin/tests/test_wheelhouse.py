@@ -153,3 +153,18 @@ def test_sdist_policy_include(sdist_only_lock, tmp_path):
     assert "markupsafe-3.0.4.tar.gz" in names(house)
     digest = sha256_of(house / "markupsafe-3.0.4.tar.gz")
     assert f"markupsafe==3.0.4 --hash=sha256:{digest}" in (house / "requirements.txt").read_text()
+
+
+def test_universal_lock_counts_only_entries_for_the_target(lock_builder, tmp_path):
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    old = "python_full_version < '3.12'"
+    new = "python_full_version >= '3.12'"
+    lock_builder.package("numpy", "2.2.0", ["numpy-2.2.0-py3-none-any.whl"], marker=old)
+    lock_builder.package("numpy", "2.4.0", ["numpy-2.4.0-py3-none-any.whl"], marker=new)
+    path = lock_builder.write(requires_python=">=3.11")
+    staged, _ = build(path, tmp_path, deps=["flask", "numpy>=2.4"], python_version="3.13")
+    staged.commit()
+    text = (tmp_path / "dist" / "wheelhouse" / "requirements.txt").read_text()
+    assert "numpy==2.4.0" in text
+    with pytest.raises(WheelhouseError, match=r"numpy>=2\.4 \(locked: 2\.2\.0\)"):
+        build(path, tmp_path, deps=["flask", "numpy>=2.4"], python_version="3.11")

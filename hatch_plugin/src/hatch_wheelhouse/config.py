@@ -5,6 +5,7 @@ path, so a user fixes them in one pass.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,23 @@ def _string_list(problems, key, value) -> list[str]:
         else:
             problems.append(f"{SECTION}.{key}[{i}]: expected a non-empty string, got {item!r}")
     return good
+
+
+# Environment variables that override the TOML for one build, e.g. an image
+# built for another Python: `HATCH_WHEELHOUSE_PYTHON_VERSION=3.12 hatch build`.
+ENV_OVERRIDES = {
+    "HATCH_WHEELHOUSE_PYTHON_VERSION": "python-version",
+    "HATCH_WHEELHOUSE_PLATFORMS": "platforms",  # comma-separated
+}
+
+
+def with_overrides(raw: dict, environ: Mapping[str, str]) -> dict:
+    """The TOML table with any environment overrides applied."""
+    merged = dict(raw)
+    for variable, key in ENV_OVERRIDES.items():
+        if value := environ.get(variable, "").strip():
+            merged[key] = value.split(",") if key == "platforms" else value
+    return merged
 
 
 def parse(raw: dict, root: Path) -> Config:

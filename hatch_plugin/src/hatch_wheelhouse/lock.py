@@ -70,8 +70,16 @@ def default_platform(lock: Pylock) -> str:
 def stale_requirements(
     lock: Pylock, requirements: list[str], environment: dict[str, str]
 ) -> list[str]:
-    """The project requirements no locked package satisfies, for this environment."""
-    locked = {package.name: package.version for package in lock.packages}
+    """The project requirements no locked package satisfies, for this environment.
+
+    A universal lock may name a package more than once under different
+    markers; only the entries that apply to this environment count.
+    """
+    locked = {
+        package.name: package.version
+        for package in lock.packages
+        if package.marker is None or package.marker.evaluate(environment, context="lock_file")
+    }
     stale = []
     for line in requirements:
         req = Requirement(line)

@@ -1,11 +1,12 @@
 """The hatchling build hook: glue between hatch's build and the wheelhouse."""
 
+import os
 import shutil
 from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from .config import ConfigError, parse
+from .config import ConfigError, parse, with_overrides
 from .errors import WheelhouseError
 from .wheelhouse import Staged, prepare
 
@@ -20,7 +21,7 @@ class WheelhouseBuildHook(BuildHookInterface):
         if version != "standard":
             return
         try:
-            config = parse(self.config, Path(self.root))
+            config = parse(with_overrides(self.config, os.environ), Path(self.root))
             self._staged = prepare(
                 config,
                 self.metadata.core.dependencies,
