@@ -11,10 +11,11 @@ COPY Python.tar.xz /tmp/
 RUN mkdir /src && tar -xJf /tmp/Python.tar.xz -C /src --strip-components=1 \
  && cd /src \
  && ./configure --prefix=/usr/local --enable-shared --with-system-expat \
-      --with-ensurepip=install LDFLAGS='-Wl,-rpath=/usr/local/lib' \
+      --with-ensurepip=install LDFLAGS='-Wl,-rpath=/usr/local/lib -Wl,--strip-all' \
  && make -j"$(nproc)" && make install \
- && rm -rf /usr/local/lib/python3*/test /usr/local/lib/python3*/*/test \
- && find /usr/local -name '*.a' -delete \
+ # What the official image removes: tests, static libraries, bytecode.
+ && find /usr/local -depth \( -type d \( -name test -o -name tests -o -name idle_test \) \
+      -o -type f \( -name '*.pyc' -o -name '*.a' \) \) -exec rm -rf {} + \
  && for b in python pip pydoc idle; do ln -s "${b}3" "/usr/local/bin/$b"; done \
  # The Debian packages that provide the libraries CPython links against.
  && find /usr/local -name '*.so*' -type f -exec ldd {} + 2>/dev/null \
@@ -25,6 +26,7 @@ FROM debian:${RELEASE}-slim
 COPY --from=build /usr/local /usr/local
 RUN apt-get update \
  && xargs -a /usr/local/runtime-packages.txt apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /usr/local/runtime-packages.txt
 ENV PATH=/usr/local/bin:$PATH LANG=C.UTF-8
 CMD ["python3"]

@@ -24,7 +24,10 @@ def test_defaults(cookies):
     names = {str(p.relative_to(project)) for p in files_of(project)}
     expected = {
         ".cookiecutter.json",
+        ".dockerignore",
         ".gitignore",
+        "Dockerfile",
+        "scripts/check_image.py",
         ".github/workflows/ci.yml",
         "LICENSE",
         "README.md",

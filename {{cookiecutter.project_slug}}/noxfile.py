@@ -96,7 +96,9 @@ def image(session: nox.Session) -> None:
     session.install(UV, *HATCH)
     lock_pylock(session, check=True, extra=[])
     # The wheelhouse for the image's Python; the lock covers every supported one.
-    session.run("hatch", "build", "-t", "wheel", env={"HATCH_WHEELHOUSE_PYTHON_VERSION": python})
+    # UV_PYTHON is nox's pointer to this session's venv: hatch must pick its own.
+    env = {"HATCH_WHEELHOUSE_PYTHON_VERSION": python, "UV_PYTHON": None}
+    session.run("hatch", "build", "-t", "wheel", env=env)
     labels = {
         "VERSION": PYPROJECT["project"]["version"],
         "REVISION": git("rev-parse", "HEAD"),
@@ -107,8 +109,8 @@ def image(session: nox.Session) -> None:
 {%- endif %}
     }
     args = [arg for item in labels.items() for arg in ("--build-arg", "=".join(item))]
-    env = {"DOCKER_BUILDKIT": "1"}
-    session.run(DOCKER, "build", *args, "--tag", options.tag, ".", env=env, external=True)
+    build = [DOCKER, "build", *args, "--tag", options.tag, "."]
+    session.run(*build, env={"DOCKER_BUILDKIT": "1"}, external=True)
     session.run("python", "scripts/check_image.py", options.tag, env={"DOCKER": DOCKER})
 
 

@@ -1,0 +1,220 @@
+"""Generated images built and run on a real Docker engine (marked `docker`).
+
+Each base is baked, locked, built with `nox -s image` (which runs the image
+checks of scripts/check_image.py), then probed further here.
+"""
+
+import os
+import re
+import threading
+import time
+import urllib.request
+
+import pytest
+from images import DOCKER, build, docker, engine_problem, nox, require_images, run
+
+pytestmark = pytest.mark.docker
+
+# answers, the base image they build on, and the size budget in MB (measured
+# 139 MB for Debian trixie, see the README's image section).
+BASES = {
+    "debian-trixie": ({}, "debian:trixie-slim", 150),
+    "debian-bookworm": (
+        {"debian_release": "bookworm", "python_version": "3.11"},
+        "debian:bookworm-slim",
+        150,
+    ),
+    "official-trixie": ({"base": "official"}, "python:3.13-slim-trixie", 200),
+}
+
+
+@pytest.fixture(scope="session")
+def docker_env(tool_env):
+    problem = engine_problem()
+    if problem:
+        # CI provisions an engine, so there a missing one is a failure.
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return {**tool_env, "DOCKER": DOCKER}
+
+
+@pytest.fixture(scope="session")
+def build_base(cookies_session, docker_env):
+    """Bake, lock and `nox -s image` one base, once per test session."""
+    done = {}
+
+    def build_base(name: str) -> dict:
+        if name in done:
+            return done[name]
+        answers, base_image, budget = BASES[name]
+        require_images(base_image)
+        extra = {**answers, "project_name": f"Image {name}"}
+        project = cookies_session.bake(extra_context=extra).project_path
+        git = ["git", "-c", "user.name=slipway", "-c", "user.email=ci@slipway.invalid"]
+        run([*git, "init", "-q"], project, docker_env)
+        run([*git, "add", "-A"], project, docker_env)
+        run([*git, "commit", "-qm", "baked"], project, docker_env)
+        nox(project, docker_env, "-s", "lock")
+        tag = f"slipway-test/{name}:latest"
+        started = time.monotonic()
+        output = nox(project, docker_env, "-s", "image", "--", "--tag", tag)
+        print(f"\n[{name}] nox -s image: {time.monotonic() - started:.1f} s")
+        done[name] = {
+            "project": project,
+            "output": output,
+            "tag": tag,
+            "budget": budget,
+            "name": name,
+        }
+        return done[name]
+
+    return build_base
+
+
+@pytest.fixture(scope="session", params=BASES, ids=list(BASES))
+def built(request, build_base):
+    return build_base(request.param)
+
+
+@pytest.fixture(scope="session")
+def default_image(build_base):
+    return build_base("debian-trixie")
+
+
+def test_image_checks_pass(built):
+    output = built["output"]
+    for line in output.splitlines():
+        if line.startswith(("image ", "user ", "serving ", "HEALTHCHECK ", "stopped ")):
+            print(f"[{built['name']}] {line}")
+    assert "no compiler, make or pip, venv not writable" in output
+    assert re.search(r"user 10001\b", output)
+    assert "stopped by SIGTERM with exit code 0" in output
+    size = float(re.search(r"image \S+: ([\d.]+) MB, (\d+) layers", output)[1])
+    assert size < built["budget"], f"{size} MB is over the {built['budget']} MB budget"
+
+
+def test_labels_and_user(built):
+    inspect = docker(
+        "image",
+        "inspect",
+        "-f",
+        '{{.Config.User}} {{index .Config.Labels "org.opencontainers.image.revision"}}',
+        built["tag"],
+    ).stdout.split()
+    assert inspect[0] == "10001:10001"
+    assert re.fullmatch(r"[0-9a-f]{40}", inspect[1])
+
+
+def test_source_change_keeps_dependencies_cached(default_image, docker_env):
+    project = default_image["project"]
+    app = project / "src" / "image_debian_trixie" / "app.py"
+    # Unique per run: wheels are reproducible, so a repeated edit would give
+    # bytes BuildKit has already cached from an earlier run.
+    app.write_text(app.read_text() + f"\n# a source-only change {time.time_ns()}\n")
+    run(
+        ["hatch", "build", "-t", "wheel"],
+        project,
+        {**docker_env, "PATH": f"{project / '.nox' / 'image' / 'bin'}:{docker_env['PATH']}"},
+    )
+    started = time.monotonic()
+    log = build(project, docker_env, default_image["tag"])
+    print(f"\n[debian-trixie] source-only rebuild: {time.monotonic() - started:.1f} s")
+    assert step_cached(log, "-r /wheelhouse/dependencies.txt"), log[-4000:]
+    assert not step_cached(log, "-r /project/requirements.txt"), log[-4000:]
+
+
+def step_cached(log: str, needle: str) -> bool:
+    """Whether the BuildKit step whose command contains `needle` was CACHED."""
+    step = re.search(rf"^#(\d+) \[[^\]]+\] RUN .*{re.escape(needle)}", log, flags=re.M)
+    assert step, f"no build step running {needle!r}"
+    return re.search(rf"^#{step[1]} CACHED$", log, flags=re.M) is not None
+
+
+def test_context_leaves_out_git_env_and_tests(default_image, docker_env):
+    project = default_image["project"]
+    (project / ".env").write_text("SECRET=do-not-ship\n")
+    build(project, docker_env, default_image["tag"] + "-ctx")
+    found = docker(
+        "run",
+        "--rm",
+        "--user",
+        "0",  # only root can look into every directory
+        "--entrypoint",
+        "sh",
+        default_image["tag"] + "-ctx",
+        "-c",
+        "find / -xdev \\( -name .git -o -name .env -o -name test_app.py "
+        "-o -name pylock.toml -o -name noxfile.py \\) -print",
+    ).stdout
+    assert found.strip() == ""
+
+
+SLOW_APP = """
+import time
+from image_debian_trixie.app import create_app
+
+app = create_app()
+
+
+@app.get("/slow")
+def slow():
+    time.sleep(2)
+    return {"slept": 2}
+"""
+
+
+def test_sigterm_lets_the_in_flight_request_finish(default_image, docker_env, tmp_path):
+    (tmp_path / "slowapp.py").write_text(SLOW_APP)
+    tmp_path.chmod(0o755)
+    (tmp_path / "slowapp.py").chmod(0o644)
+    container = docker(
+        "run",
+        "--detach",
+        "--publish",
+        "127.0.0.1::8000",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--volume",
+        f"{tmp_path}:/opt/slow:ro",
+        "--env",
+        "PYTHONPATH=/opt/slow",
+        default_image["tag"],
+        "slowapp:app",
+    ).stdout.strip()
+    try:
+        port = docker("port", container, "8000/tcp").stdout.splitlines()[0].rsplit(":", 1)[1]
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, docker("logs", container).stderr
+                time.sleep(0.1)
+        result = {}
+
+        def slow_request():
+            with urllib.request.urlopen(f"{base}/slow", timeout=10) as response:
+                result["status"], result["body"] = response.status, response.read()
+
+        client = threading.Thread(target=slow_request)
+        client.start()
+        time.sleep(0.5)  # the request is in flight
+        started = time.monotonic()
+        docker("stop", "--time", "10", container)
+        stopped = time.monotonic() - started
+        client.join(timeout=10)
+        exit_code = docker("inspect", "-f", "{{.State.ExitCode}}", container).stdout.strip()
+    finally:
+        docker("rm", "--force", container, check=False)
+    print(f"\n[debian-trixie] SIGTERM with a request in flight: stopped in {stopped:.2f} s")
+    assert result.get("status") == 200 and b'"slept":2' in result["body"]
+    assert exit_code == "0"
+    assert stopped < 5
