@@ -6,6 +6,7 @@ checks of scripts/check_image.py), then probed further here.
 
 import os
 import re
+import subprocess
 import threading
 import time
 import urllib.request
@@ -218,3 +219,33 @@ def test_sigterm_lets_the_in_flight_request_finish(default_image, docker_env, tm
     assert result.get("status") == 200 and b'"slept":2' in result["body"]
     assert exit_code == "0"
     assert stopped < 5
+
+
+def test_dev_stage_runs_the_tests_inside(default_image, docker_env):
+    tag = default_image["tag"] + "-dev"
+    output = nox(
+        default_image["project"], docker_env, "-s", "image", "--", "--target", "dev", "--tag", tag
+    )
+    assert re.search(r"=+ \d+ passed", output), output[-3000:]
+    assert docker("run", "--rm", tag, "pytest", "--version").returncode == 0
+
+
+def test_build_without_wheelhouse_stops_with_the_fix(cookies_session, docker_env):
+    require_images("debian:trixie-slim")
+    project = cookies_session.bake(extra_context={"project_name": "No Wheelhouse"}).project_path
+    started = time.monotonic()
+    result = subprocess.run(
+        [DOCKER, "build", "--progress=plain", "."],
+        cwd=project,
+        env={**docker_env, "DOCKER_BUILDKIT": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "no wheelhouse for no-wheelhouse in dist/: run 'nox -s image'" in result.stderr
+    # It stops before any Python package is installed.
+    assert "Successfully installed" not in result.stderr
+    print(
+        f"\n[debian-trixie] build without a wheelhouse failed after "
+        f"{time.monotonic() - started:.1f} s"
+    )

@@ -72,6 +72,9 @@ def lock_pylock(session: nox.Session, check: bool, extra: list[str]) -> None:
 def image_options(session: nox.Session) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
     parser.add_argument("--tag", default=f"{SLUG}:dev", help="image name (default %(default)s)")
+    parser.add_argument(
+        "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
+    )
 {%- if cookiecutter.base == "official" %}
     parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
 {%- endif %}
@@ -108,10 +111,29 @@ def image(session: nox.Session) -> None:
         "PYTHON_VERSION": python,
 {%- endif %}
     }
+    if options.target == "dev":
+        download_devtools(session, python)
     args = [arg for item in labels.items() for arg in ("--build-arg", "=".join(item))]
-    build = [DOCKER, "build", *args, "--tag", options.tag, "."]
-    session.run(*build, env={"DOCKER_BUILDKIT": "1"}, external=True)
-    session.run("python", "scripts/check_image.py", options.tag, env={"DOCKER": DOCKER})
+    args += ["--target", options.target, "--tag", options.tag]
+    session.run(DOCKER, "build", *args, ".", env={"DOCKER_BUILDKIT": "1"}, external=True)
+    if options.target == "dev":
+        # The project's tests, inside the image, against the installed service.
+        tests = f"{Path('tests').resolve()}:/opt/app/tests:ro"
+        session.run(DOCKER, "run", "--rm", "--volume", tests, options.tag, external=True)
+    else:
+        session.run("python", "scripts/check_image.py", options.tag, env={"DOCKER": DOCKER})
+
+
+def download_devtools(session: nox.Session, python: str) -> None:
+    """Wheels of the test group for the dev stage, fetched here: its build stays offline."""
+    devtools = Path("dist/devtools")
+    shutil.rmtree(devtools, ignore_errors=True)
+    requirements = nox.project.dependency_groups(PYPROJECT, "test")
+    session.install("pip")
+    target = ["--python-version", python, "--platform", WHEELHOUSE["platforms"][0]]
+    download = ["pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(devtools)]
+    session.run(*download, *target, *requirements)
+    (devtools / "requirements.txt").write_text("\n".join(requirements) + "\n")
 
 
 @nox.session(venv_backend="none")
