@@ -2,6 +2,7 @@
 
 import json
 import py_compile
+import shutil
 import subprocess
 import sys
 
@@ -63,6 +64,10 @@ def test_supported_combination(cookies, answers):
     assert check.returncode == 0, check.stdout.decode()
     fmt = subprocess.run([*ruff, "format", "--check", "--no-cache", "."], cwd=project)
     assert fmt.returncode == 0
+    hadolint = subprocess.run(
+        [shutil.which("hadolint") or "hadolint", "Dockerfile"], cwd=project, capture_output=True
+    )
+    assert hadolint.returncode == 0, hadolint.stdout.decode()
     assert (project / ".github").exists() == (answers["ci"] == "github")
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
