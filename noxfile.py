@@ -1,4 +1,4 @@
-"""The template's development sessions: `nox -s tests`, `nox -s lint`."""
+"""The template's development sessions: `nox` (lint, plugin, tests) and `nox -s bench`."""
 
 import nox
 
@@ -25,10 +25,21 @@ def plugin(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Measure generated images against a naive one; writes docs/benchmarks.md.
+
+    Needs a Docker engine, the base images (.ci/provision) and wrk
+    (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython.
+    """
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the template's own code (generated code is linted by the tests)."""
     session.install("ruff==0.17.6")
     # Named paths: ruff would otherwise parse the Jinja in the template's pyproject.toml.
-    paths = ["hooks", "tests", "noxfile.py", "hatch_plugin"]
+    paths = ["hooks", "tests", "noxfile.py", "hatch_plugin", "bench"]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)

@@ -78,6 +78,9 @@ def image_options(session: nox.Session) -> argparse.Namespace:
 {%- if cookiecutter.base == "official" %}
     parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
 {%- endif %}
+    parser.add_argument(
+        "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="for docker build"
+    )
     parser.add_argument("--port", type=int, default=8000, help="host port for `serve`")
     return parser.parse_args(session.posargs)
 
@@ -114,6 +117,7 @@ def image(session: nox.Session) -> None:
     if options.target == "dev":
         download_devtools(session, python)
     args = [arg for item in labels.items() for arg in ("--build-arg", "=".join(item))]
+    args += [arg for value in options.build_arg for arg in ("--build-arg", value)]
     args += ["--target", options.target, "--tag", options.tag]
     session.run(DOCKER, "build", *args, ".", env={"DOCKER_BUILDKIT": "1"}, external=True)
     if options.target == "dev":

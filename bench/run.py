@@ -1,0 +1,337 @@
+"""Benchmark generated images against a naive image of the same service.
+
+    nox -s bench                 # every variant, writes docs/benchmarks.md
+    nox -s bench -- --quick      # source base without PGO, shorter load runs
+
+In one run on this machine: bakes the service for each base (and each gunicorn
+worker class on the default base), builds its image with `nox -s image`, and
+builds a naive single-stage image of the same code (bench/naive.Dockerfile).
+For each image it measures size, cold build, source-only rebuild,
+start-to-ready, requests/s and p99 latency under wrk at fixed concurrency and
+one CPU, idle memory, and Python CPU speed (bench/workloads.py). The table
+goes to docs/benchmarks.md as ratios to the naive image. Nothing here asserts
+a timing: the numbers are reported, never tested.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import geometric_mean
+
+from cookiecutter.main import cookiecutter
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+CPUS = "1"  # every container gets one CPU: the comparison is per CPU
+SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+@dataclass
+class Variant:
+    name: str
+    answers: dict = field(default_factory=dict)
+    build_args: list[str] = field(default_factory=list)
+    naive: bool = False
+
+
+def variants(quick: bool) -> list[Variant]:
+    pgo = ["PGO=0"] if quick else []
+    return [
+        Variant("naive", {"base": "official", "worker_class": "sync"}, naive=True),
+        Variant("default (debian trixie, gthread)"),
+        Variant("debian bookworm 3.11", {"debian_release": "bookworm", "python_version": "3.11"}),
+        Variant("official 3.13", {"base": "official"}),
+        Variant(
+            "source 3.13" + (" (no PGO)" if quick else " (PGO+LTO)"),
+            {"base": "source"},
+            [*pgo, f"PYTHON_URL={SOURCE_URL}"],
+        ),
+        Variant("default, sync workers", {"worker_class": "sync"}),
+        Variant("default, gevent workers", {"worker_class": "gevent"}),
+    ]
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def sh(*command: str, cwd: Path | None = None, env: dict | None = None) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"[bench] failed: {' '.join(command)}\n{(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout + result.stderr
+
+
+def timed(*command: str, **kwargs) -> float:
+    started = time.monotonic()
+    sh(*command, **kwargs)
+    return time.monotonic() - started
+
+
+def tool_env() -> dict:
+    # nox exports its own session venv to children; the project's tools pick their own.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT")
+    }
+    return {**env, "DOCKER": DOCKER, "DOCKER_BUILDKIT": "1", "UV_PYTHON_DOWNLOADS": "never"}
+
+
+def bake(variant: Variant, workdir: Path) -> Path:
+    out = workdir / re.sub(r"\W+", "-", variant.name).strip("-")
+    project = Path(
+        cookiecutter(str(ROOT), no_input=True, output_dir=str(out), extra_context=variant.answers)
+    )
+    env = tool_env()
+    sh("git", "init", "-q", cwd=project)
+    sh("git", "add", "-A", cwd=project)
+    sh(
+        "git",
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=bench@slipway.invalid",
+        "commit",
+        "-qm",
+        "bench",
+        cwd=project,
+    )
+    sh(sys.executable, "-m", "nox", "-s", "lock", cwd=project, env=env)
+    return project
+
+
+def build(variant: Variant, project: Path, tag: str, no_cache: bool) -> float:
+    """Time one image build; ours include writing the wheelhouse (`hatch build`)."""
+    env = tool_env()
+    cache = ["--no-cache"] if no_cache else []
+    if variant.naive:
+        shutil.copyfile(BENCH / "naive.Dockerfile", project / "naive.Dockerfile")
+        return timed(
+            DOCKER,
+            "build",
+            *cache,
+            "--secret",
+            f"id=ca,src={HOST_CA}",
+            "-f",
+            "naive.Dockerfile",
+            "-t",
+            tag,
+            ".",
+            cwd=project,
+            env=env,
+        )
+    hatch = project / ".nox" / "image" / "bin" / "hatch"
+    if not hatch.exists():  # the first build goes through `nox -s image`, with its checks
+        args = [arg for value in variant.build_args for arg in ("--build-arg", value)]
+        sh(
+            sys.executable,
+            "-m",
+            "nox",
+            "-s",
+            "image",
+            "--",
+            "--tag",
+            tag,
+            *args,
+            cwd=project,
+            env=env,
+        )
+    args = [arg for value in variant.build_args for arg in ("--build-arg", value)]
+    started = time.monotonic()
+    sh(str(hatch), "build", "-t", "wheel", cwd=project, env=env)
+    sh(DOCKER, "build", *cache, *args, "-t", tag, ".", cwd=project, env=env)
+    return time.monotonic() - started
+
+
+def touch_source(project: Path) -> None:
+    app = next(project.glob("src/*/app.py"))
+    app.write_text(app.read_text() + f"\n# edited at {time.time_ns()}\n")
+
+
+def serve(tag: str, wrk_seconds: int) -> dict:
+    started = time.monotonic()
+    container = sh(
+        DOCKER, "run", "--detach", "--cpus", CPUS, "--publish", "127.0.0.1::8000", tag
+    ).strip()
+    try:
+        port = sh(DOCKER, "port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() - started > 60:
+                    sys.exit(f"[bench] {tag} never served /healthz")
+                time.sleep(0.02)
+        ready = time.monotonic() - started
+        time.sleep(2)
+        memory = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
+        load = sh("wrk", "-t2", "-c32", f"-d{wrk_seconds}s", "--latency", f"{url}/")
+    finally:
+        sh(DOCKER, "rm", "--force", container)
+    return {
+        "ready_s": ready,
+        "idle_mib": parse_mib(memory.split("/")[0]),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", load)[1]),
+        "p99_ms": parse_ms(re.search(r"99%\s+(\S+)", load)[1]),
+        "errors": "Non-2xx" in load or "Socket errors" in load,
+    }
+
+
+def parse_mib(text: str) -> float:
+    value, unit = re.match(r"\s*([\d.]+)\s*([KMG]i?B)", text).groups()
+    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(unit, 1)
+
+
+def parse_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def cpu_speed(tag: str) -> dict:
+    mount = f"{BENCH / 'workloads.py'}:/bench/workloads.py:ro"
+    out = sh(
+        DOCKER,
+        "run",
+        "--rm",
+        "--cpus",
+        CPUS,
+        "--volume",
+        mount,
+        "--entrypoint",
+        "python",
+        "--user",
+        "65534",
+        tag,
+        "/bench/workloads.py",
+    )
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(variant: Variant, workdir: Path, wrk_seconds: int) -> dict:
+    tag = "slipway-bench/" + re.sub(r"\W+", "-", variant.name).strip("-").lower()
+    log(f"{variant.name}: baking and locking")
+    project = bake(variant, workdir)
+    build(variant, project, tag, no_cache=False)  # warms the base layers
+    log(f"{variant.name}: cold build")
+    cold = build(variant, project, tag, no_cache=True)
+    touch_source(project)
+    log(f"{variant.name}: source-only rebuild")
+    rebuild = build(variant, project, tag, no_cache=False)
+    size = int(sh(DOCKER, "image", "inspect", "-f", "{{.Size}}", tag).strip()) / 1e6
+    log(f"{variant.name}: serving under wrk")
+    result = {"size_mb": size, "cold_s": cold, "rebuild_s": rebuild, **serve(tag, wrk_seconds)}
+    log(f"{variant.name}: CPU workloads")
+    cpu = cpu_speed(tag)
+    result["python"] = cpu.pop("python")
+    result["cpu_s"] = geometric_mean(cpu.values())
+    result["cpu"] = cpu
+    log(f"{variant.name}: {json.dumps({k: v for k, v in result.items() if k != 'cpu'})}")
+    return result
+
+
+METRICS = [
+    ("size_mb", "image size (MB)", "{:.1f}", "lower"),
+    ("cold_s", "cold build (s)", "{:.1f}", "lower"),
+    ("rebuild_s", "source-only rebuild (s)", "{:.1f}", "lower"),
+    ("ready_s", "start to ready (s)", "{:.2f}", "lower"),
+    ("rps", "requests/s", "{:.0f}", "higher"),
+    ("p99_ms", "p99 latency (ms)", "{:.1f}", "lower"),
+    ("idle_mib", "idle memory (MiB)", "{:.1f}", "lower"),
+    ("cpu_s", "CPU workloads, geometric mean (s)", "{:.3f}", "lower"),
+]
+
+
+def table(results: dict[str, dict]) -> str:
+    names = list(results)
+    naive = results[names[0]]
+    lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for key, label, fmt, better in METRICS:
+        cells = []
+        for name in names:
+            value = results[name][key]
+            # Ratios read "times better than naive": above 1 is better.
+            ratio = naive[key] / value if better == "lower" else value / naive[key]
+            cells.append(fmt.format(value) + ("" if name == names[0] else f" (x{ratio:.2f})"))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("| Python | " + " | ".join(results[n]["python"] for n in names) + " |")
+    return "\n".join(lines)
+
+
+def cpu_table(results: dict[str, dict]) -> str:
+    names = list(results)
+    workloads = list(results[names[0]]["cpu"])
+    lines = [
+        "| workload (best of 3, s) | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
+    for workload in workloads:
+        cells = [f"{results[n]['cpu'][workload]:.3f}" for n in names]
+        lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    engine = sh(DOCKER, "version", "-f", "{{.Server.Version}}").strip()
+    return f"{os.cpu_count()} x {cpu}, Linux {platform.release()}, Docker engine {engine}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="no PGO build, 5 s load runs")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/slipway-bench"))
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("[bench] wrk is missing: apt-get install wrk")
+    shutil.rmtree(options.workdir, ignore_errors=True)
+    wrk_seconds = 5 if options.quick else 15
+    started = time.monotonic()
+    results = {v.name: measure(v, options.workdir, wrk_seconds) for v in variants(options.quick)}
+    command = "nox -s bench" + (" -- --quick" if options.quick else "")
+    text = f"""# Benchmarks
+
+Generated by `{command}` ({time.monotonic() - started:.0f} s) on {machine()}.
+Every container ran with `--cpus {CPUS}`; load: `wrk -t2 -c32 -d{wrk_seconds}s` on `/`.
+Ratios in brackets compare with the naive image: above 1 means better (smaller,
+faster, more requests). Cold builds use `--no-cache` (apt's cache mount stays
+warm; the naive image downloads its packages each time). Rebuild: one line
+appended to `app.py`, then `hatch build` and `docker build` (the naive image:
+`docker build`). The official image here is a local stand-in built with the
+official recipe (see `.ci/provision`).
+
+{table(results)}
+
+## CPU workloads
+
+{cpu_table(results)}
+"""
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(text)
+    log(f"wrote {options.output}")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
