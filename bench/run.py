@@ -30,11 +30,15 @@ from statistics import geometric_mean
 from cookiecutter.main import cookiecutter
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import tooling  # noqa: E402  (shared with the tests: how generated projects' tools run)
+
 BENCH = ROOT / "bench"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 CPUS = "1"  # every container gets one CPU: the comparison is per CPU
 SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+PLUGIN_WHEELS = Path("/tmp/slipway-bench-plugin")
 
 
 @dataclass
@@ -80,13 +84,8 @@ def timed(*command: str, **kwargs) -> float:
 
 
 def tool_env() -> dict:
-    # nox exports its own session venv to children; the project's tools pick their own.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT")
-    }
-    return {**env, "DOCKER": DOCKER, "DOCKER_BUILDKIT": "1", "UV_PYTHON_DOWNLOADS": "never"}
+    env = tooling.tool_env(PLUGIN_WHEELS)
+    return {**env, "DOCKER": DOCKER, "DOCKER_BUILDKIT": "1"}
 
 
 def bake(variant: Variant, workdir: Path) -> Path:
@@ -117,7 +116,8 @@ def build(variant: Variant, project: Path, tag: str, no_cache: bool) -> float:
     env = tool_env()
     cache = ["--no-cache"] if no_cache else []
     if variant.naive:
-        shutil.copyfile(BENCH / "naive.Dockerfile", project / "naive.Dockerfile")
+        for name in ("naive.Dockerfile", "naive.Dockerfile.dockerignore"):
+            shutil.copyfile(BENCH / name, project / name)
         return timed(
             DOCKER,
             "build",
@@ -306,6 +306,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("[bench] wrk is missing: apt-get install wrk")
     shutil.rmtree(options.workdir, ignore_errors=True)
+    tooling.build_plugin_wheel(PLUGIN_WHEELS)
     wrk_seconds = 5 if options.quick else 15
     started = time.monotonic()
     results = {v.name: measure(v, options.workdir, wrk_seconds) for v in variants(options.quick)}

@@ -2,12 +2,10 @@
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import tooling
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((ROOT / "cookiecutter.json").read_text())
@@ -54,29 +52,9 @@ def combo_id(answers: dict) -> str:
 @pytest.fixture(scope="session")
 def plugin_wheels(tmp_path_factory) -> Path:
     """A folder holding hatch-wheelhouse built from this checkout."""
-    out = tmp_path_factory.mktemp("plugin-wheels")
-    subprocess.run(
-        [sys.executable, "-m", "uv", "build", "--wheel", "-q", "-o", str(out)],
-        cwd=ROOT / "hatch_plugin",
-        check=True,
-    )
-    return out
+    return tooling.build_plugin_wheel(tmp_path_factory.mktemp("plugin-wheels"))
 
 
 @pytest.fixture(scope="session")
 def tool_env(plugin_wheels) -> dict[str, str]:
-    """Environment for nox, uv, pip and hatch runs on generated projects.
-
-    Their build-system.requires names hatch-wheelhouse: resolve it from this
-    checkout. Interpreters are never downloaded (no network for that here).
-    """
-    env = {
-        **os.environ,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_FIND_LINKS": str(plugin_wheels),
-        "PIP_FIND_LINKS": str(plugin_wheels),
-    }
-    # nox points these at its own session venv; the tools must choose their own.
-    for name in ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "NOX_CURRENT_SESSION"):
-        env.pop(name, None)
-    return env
+    return tooling.tool_env(plugin_wheels)
