@@ -35,6 +35,13 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/run.py", *session.posargs)
 
 
+@nox.session(name="cpython_flags")
+def cpython_flags(session: nox.Session) -> None:
+    """Time CPython builds with different configure options; writes docs/cpython-flags.md."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("python", "bench/flags.py", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the template's own code (generated code is linted by the tests)."""

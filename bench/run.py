@@ -36,6 +36,7 @@ import tooling  # noqa: E402  (shared with the tests: how generated projects' to
 BENCH = ROOT / "bench"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 CPUS = "1"  # every container gets one CPU: the comparison is per CPU
+WRK_THREADS, CONNECTIONS = 2, 32  # fixed load: 32 connections kept busy
 SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 PLUGIN_WHEELS = Path("/tmp/slipway-bench-plugin")
@@ -49,11 +50,41 @@ class Variant:
     naive: bool = False
 
 
+DEFAULT, GEVENT = "default (debian trixie, gthread)", "default, gevent workers"
+IO_PATH = "/bench/io"
+# Appended to each baked app.py: a request that spends 10 ms waiting, as one
+# querying a database would. It shows how each worker setting copes with I/O.
+IO_ROUTE = f"""
+
+import time  # noqa: E402
+
+
+@routes.get("{IO_PATH}")
+def bench_io():
+    time.sleep(0.01)
+    return {{"waited_ms": 10}}
+"""
+# gunicorn settings compared on the default image: (worker class, workers, threads).
+TUNING = [
+    ("gthread", 1, 1),
+    ("gthread", 1, 4),
+    ("gthread", 1, 8),
+    ("gthread", 1, 16),
+    ("gthread", 2, 4),
+    ("gthread", 2, 8),
+    ("sync", 1, 1),
+    ("sync", 3, 1),
+    ("sync", 5, 1),
+    ("gevent", 1, 1),
+    ("gevent", 2, 1),
+]
+
+
 def variants(quick: bool) -> list[Variant]:
     pgo = ["PGO=0"] if quick else []
     return [
         Variant("naive", {"base": "official", "worker_class": "sync"}, naive=True),
-        Variant("default (debian trixie, gthread)"),
+        Variant(DEFAULT),
         Variant("debian bookworm 3.11", {"debian_release": "bookworm", "python_version": "3.11"}),
         Variant("official 3.13", {"base": "official"}),
         Variant(
@@ -62,7 +93,7 @@ def variants(quick: bool) -> list[Variant]:
             [*pgo, f"PYTHON_URL={SOURCE_URL}"],
         ),
         Variant("default, sync workers", {"worker_class": "sync"}),
-        Variant("default, gevent workers", {"worker_class": "gevent"}),
+        Variant(GEVENT, {"worker_class": "gevent"}),
     ]
 
 
@@ -93,6 +124,8 @@ def bake(variant: Variant, workdir: Path) -> Path:
     project = Path(
         cookiecutter(str(ROOT), no_input=True, output_dir=str(out), extra_context=variant.answers)
     )
+    app = next(project.glob("src/*/app.py"))
+    app.write_text(app.read_text() + IO_ROUTE)
     env = tool_env()
     sh("git", "init", "-q", cwd=project)
     sh("git", "add", "-A", cwd=project)
@@ -160,10 +193,12 @@ def touch_source(project: Path) -> None:
     app.write_text(app.read_text() + f"\n# edited at {time.time_ns()}\n")
 
 
-def serve(tag: str, wrk_seconds: int) -> dict:
+def serve(tag: str, wrk_seconds: int, env: dict | None = None, paths=("/",)) -> dict:
+    """Start the image on one CPU, time it to /healthz, then load each path with wrk."""
+    settings = [arg for name, value in (env or {}).items() for arg in ("-e", f"{name}={value}")]
     started = time.monotonic()
     container = sh(
-        DOCKER, "run", "--detach", "--cpus", CPUS, "--publish", "127.0.0.1::8000", tag
+        DOCKER, "run", "--detach", "--cpus", CPUS, *settings, "--publish", "127.0.0.1::8000", tag
     ).strip()
     try:
         port = sh(DOCKER, "port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
@@ -179,15 +214,18 @@ def serve(tag: str, wrk_seconds: int) -> dict:
         ready = time.monotonic() - started
         time.sleep(2)
         memory = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
-        load = sh("wrk", "-t2", "-c32", f"-d{wrk_seconds}s", "--latency", f"{url}/")
+        loads = {path: wrk(url + path, wrk_seconds) for path in paths}
     finally:
         sh(DOCKER, "rm", "--force", container)
+    return {"ready_s": ready, "idle_mib": parse_mib(memory.split("/")[0]), "load": loads}
+
+
+def wrk(url: str, seconds: int) -> dict:
+    out = sh("wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url)
     return {
-        "ready_s": ready,
-        "idle_mib": parse_mib(memory.split("/")[0]),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", load)[1]),
-        "p99_ms": parse_ms(re.search(r"99%\s+(\S+)", load)[1]),
-        "errors": "Non-2xx" in load or "Socket errors" in load,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "p99_ms": parse_ms(re.search(r"99%\s+(\S+)", out)[1]),
+        "errors": "Non-2xx" in out or "Socket errors" in out,
     }
 
 
@@ -201,7 +239,8 @@ def parse_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def cpu_speed(tag: str) -> dict:
+def cpu_speed(tag: str, python: str = "python") -> dict:
+    """bench/workloads.py inside the image on one CPU, as an unprivileged user."""
     mount = f"{BENCH / 'workloads.py'}:/bench/workloads.py:ro"
     out = sh(
         DOCKER,
@@ -212,7 +251,7 @@ def cpu_speed(tag: str) -> dict:
         "--volume",
         mount,
         "--entrypoint",
-        "python",
+        python,
         "--user",
         "65534",
         tag,
@@ -221,8 +260,12 @@ def cpu_speed(tag: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def image_tag(name: str) -> str:
+    return "slipway-bench/" + re.sub(r"\W+", "-", name).strip("-").lower()
+
+
 def measure(variant: Variant, workdir: Path, wrk_seconds: int) -> dict:
-    tag = "slipway-bench/" + re.sub(r"\W+", "-", variant.name).strip("-").lower()
+    tag = image_tag(variant.name)
     log(f"{variant.name}: baking and locking")
     project = bake(variant, workdir)
     build(variant, project, tag, no_cache=False)  # warms the base layers
@@ -234,6 +277,7 @@ def measure(variant: Variant, workdir: Path, wrk_seconds: int) -> dict:
     size = int(sh(DOCKER, "image", "inspect", "-f", "{{.Size}}", tag).strip()) / 1e6
     log(f"{variant.name}: serving under wrk")
     result = {"size_mb": size, "cold_s": cold, "rebuild_s": rebuild, **serve(tag, wrk_seconds)}
+    result.update(result.pop("load")["/"])
     log(f"{variant.name}: CPU workloads")
     cpu = cpu_speed(tag)
     result["python"] = cpu.pop("python")
@@ -241,6 +285,45 @@ def measure(variant: Variant, workdir: Path, wrk_seconds: int) -> dict:
     result["cpu"] = cpu
     log(f"{variant.name}: {json.dumps({k: v for k, v in result.items() if k != 'cpu'})}")
     return result
+
+
+def tune(wrk_seconds: int) -> list[dict]:
+    """Each TUNING setting on the default image (gevent: its own image), via gunicorn's env."""
+    rows = []
+    for worker_class, workers, threads in TUNING:
+        log(f"tuning: {worker_class}, {workers} worker(s), {threads} thread(s)")
+        env = {
+            "GUNICORN_WORKER_CLASS": worker_class,
+            "WEB_CONCURRENCY": workers,
+            "GUNICORN_THREADS": threads,
+        }
+        tag = image_tag(GEVENT if worker_class == "gevent" else DEFAULT)
+        run = serve(tag, wrk_seconds, env, paths=("/", IO_PATH))
+        rows.append({"setting": (worker_class, workers, threads), **run})
+    return rows
+
+
+def tuning_table(rows: list[dict]) -> str:
+    lines = [
+        "| worker class | workers | threads | idle memory (MiB) "
+        f"| `/` requests/s | `/` p99 (ms) | `{IO_PATH}` requests/s | `{IO_PATH}` p99 (ms) |",
+        "|---" * 8 + "|",
+    ]
+    for row in rows:
+        worker_class, workers, threads = row["setting"]
+        cpu, io = row["load"]["/"], row["load"][IO_PATH]
+        cells = [
+            worker_class,
+            str(workers),
+            str(threads) if worker_class == "gthread" else "-",
+            f"{row['idle_mib']:.1f}",
+            f"{cpu['rps']:.0f}" + (" (errors)" if cpu["errors"] else ""),
+            f"{cpu['p99_ms']:.1f}",
+            f"{io['rps']:.0f}" + (" (errors)" if io["errors"] else ""),
+            f"{io['p99_ms']:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 METRICS = [
@@ -310,11 +393,13 @@ def main() -> None:
     wrk_seconds = 5 if options.quick else 15
     started = time.monotonic()
     results = {v.name: measure(v, options.workdir, wrk_seconds) for v in variants(options.quick)}
+    tuning = tune(wrk_seconds)
     command = "nox -s bench" + (" -- --quick" if options.quick else "")
     text = f"""# Benchmarks
 
 Generated by `{command}` ({time.monotonic() - started:.0f} s) on {machine()}.
-Every container ran with `--cpus {CPUS}`; load: `wrk -t2 -c32 -d{wrk_seconds}s` on `/`.
+Every container ran with `--cpus {CPUS}`; load:
+`wrk -t{WRK_THREADS} -c{CONNECTIONS} -d{wrk_seconds}s` on `/`.
 Ratios in brackets compare with the naive image: above 1 means better (smaller,
 faster, more requests). Cold builds use `--no-cache` (apt's cache mount stays
 warm; the naive image downloads its packages each time). Rebuild: one line
@@ -327,6 +412,15 @@ official recipe (see `.ci/provision`).
 ## CPU workloads
 
 {cpu_table(results)}
+
+## gunicorn settings
+
+The default image (the gevent rows: the gevent image) started with
+`GUNICORN_WORKER_CLASS`, `WEB_CONCURRENCY` and `GUNICORN_THREADS`, one CPU,
+the same load on `/` (pure CPU) and on `{IO_PATH}` (waits 10 ms, as a
+database query would; added to the baked app by the benchmark only).
+
+{tuning_table(tuning)}
 """
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text)

@@ -71,7 +71,7 @@ def test_supported_combination(cookies, answers):
     assert (project / ".github").exists() == (answers["ci"] == "github")
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
-    assert ('"gevent' in pyproject) == (answers["worker_class"] == "gevent")
+    assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
 
 
 def test_workflow_keeps_github_expressions(cookies):
