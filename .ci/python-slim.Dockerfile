@@ -29,7 +29,8 @@ RUN mkdir /src && tar -xJf /tmp/Python.tar.xz -C /src --strip-components=1 \
  && for b in python pip pydoc idle; do ln -s "${b}3" "/usr/local/bin/$b"; done \
  # The Debian packages that provide the libraries CPython links against.
  && find /usr/local -name '*.so*' -type f -exec ldd {} + 2>/dev/null \
-      | awk '/=> \// {print $3}' | sort -u | xargs -r realpath | xargs -r dpkg-query -S 2>/dev/null \
+      | awk '/=> \// {print $3}' | sort -u | xargs -r realpath | grep -v '^/usr/local/' \
+      | xargs -r dpkg-query -S \
       | cut -d: -f1 | sort -u > /usr/local/runtime-packages.txt
 
 FROM debian:${RELEASE}-slim
