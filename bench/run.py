@@ -71,6 +71,8 @@ TUNING = [
     ("gthread", 1, 4, 0),
     ("gthread", 1, 8, 0),
     ("gthread", 1, 16, 0),
+    ("gthread", 1, 16, 1000),
+    ("gthread", 1, 32, 0),
     ("gthread", 2, 4, 0),
     ("gthread", 2, 8, 0),
     ("gthread", 2, 16, 0),

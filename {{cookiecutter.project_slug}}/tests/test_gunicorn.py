@@ -23,14 +23,22 @@ def load_conf(monkeypatch, **environ):
 
 
 def test_defaults(monkeypatch):
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS"):
+    settings = ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS")
+    for name in (*settings, "MAX_REQUESTS"):
         monkeypatch.delenv(name, raising=False)
     conf = load_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:8000"
     assert conf["worker_class"] == "{{ cookiecutter.worker_class }}"
     assert conf["workers"] == conf["default_workers"](conf["worker_class"], conf["usable_cpus"]())
     assert conf["accesslog"] == "-"
-    assert conf["max_requests_jitter"] == conf["max_requests"] // 10
+    # The README's documented defaults: 16 threads, no recycling.
+    assert conf["threads"] == 16
+    assert (conf["max_requests"], conf["max_requests_jitter"]) == (0, 0)
+
+
+def test_recycling_has_jitter(monkeypatch):
+    conf = load_conf(monkeypatch, MAX_REQUESTS="5000")
+    assert (conf["max_requests"], conf["max_requests_jitter"]) == (5000, 500)
 
 
 def test_environment_overrides(monkeypatch):
