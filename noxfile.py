@@ -29,7 +29,10 @@ def bench(session: nox.Session) -> None:
     """Measure generated images against a naive one; writes docs/benchmarks.md.
 
     Needs a Docker engine, the base images (.ci/provision) and wrk
-    (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython.
+    (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython;
+    `-- --tuning-only` reruns only the gunicorn settings sweep. Build the
+    official stand-in with STANDIN_PGO=1 bash .ci/provision to compare like
+    with like.
     """
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("python", "bench/run.py", *session.posargs)

@@ -394,8 +394,8 @@ def official_origin(tag: str = "python:3.13-slim-trixie") -> str:
     label = '{{index .Config.Labels "org.opencontainers.image.description"}}'
     description = sh(DOCKER, "image", "inspect", "-f", label, tag).strip()
     if "stand-in" in description:
-        return f"`{tag}` is a {description} made by `.ci/provision` (no registry here)"
-    return f"`{tag}` is the image as pulled"
+        return f"`{tag}`: {description}, made by `.ci/provision` (no registry here)"
+    return f"`{tag}`, as pulled"
 
 
 def main() -> None:

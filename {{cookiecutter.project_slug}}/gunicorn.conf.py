@@ -50,7 +50,7 @@ def usable_cpus(root: Path = CGROUP) -> int:
 def default_workers(worker_class: str, cpus: int) -> int:
     # Sync workers block on I/O, hence gunicorn's (2 x CPUs) + 1. Threaded and
     # gevent workers overlap I/O themselves: one process per CPU. Measured on
-    # one CPU, a second gthread process raised p99 latency by two thirds and
+    # one CPU, a second gthread process raised p99 latency by three quarters and
     # idle memory by half, for about as many requests served.
     return 2 * cpus + 1 if worker_class == "sync" else cpus
 
