@@ -19,7 +19,7 @@ RUN mkdir /src && tar -xJf /tmp/Python.tar.xz -C /src --strip-components=1 \
  && if [ "$PGO" = 1 ]; then opts+=(--enable-optimizations --with-lto); fi \
  && ./configure "${opts[@]}" \
       LDFLAGS="$(dpkg-buildflags --get LDFLAGS) -Wl,-rpath=/usr/local/lib -Wl,--strip-all" \
- # As the official image does, after CPython's own -O3: so its -O2 wins.
+ # EXTRA_CFLAGS follow CPython's own -O3, so Debian's -O2 wins, as in the official image.
  && make -j"$(nproc)" \
       EXTRA_CFLAGS="$(dpkg-buildflags --get CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer" \
  && make install \

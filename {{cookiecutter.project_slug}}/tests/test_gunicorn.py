@@ -23,8 +23,8 @@ def load_conf(monkeypatch, **environ):
 
 
 def test_defaults(monkeypatch):
-    settings = ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS")
-    for name in (*settings, "MAX_REQUESTS"):
+    unset = ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "MAX_REQUESTS")
+    for name in unset:
         monkeypatch.delenv(name, raising=False)
     conf = load_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:8000"
