@@ -12,8 +12,6 @@ nox.options.sessions = ["lint", "plugin", "tests"]
 def tests(session: nox.Session) -> None:
     """Bake, lint and test generated projects; build and run their images."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    # Generated projects are tested with interpreters already on the machine.
-    session.env["UV_PYTHON_DOWNLOADS"] = "never"
     session.run("pytest", *session.posargs)
 
 

@@ -39,7 +39,6 @@ CPUS = "1"  # every container gets one CPU: the comparison is per CPU
 WRK_THREADS, CONNECTIONS = 2, 32  # fixed load: 32 connections kept busy
 SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
-PLUGIN_WHEELS = Path("/tmp/slipway-bench-plugin")
 
 
 @dataclass
@@ -120,7 +119,7 @@ def timed(*command: str, **kwargs) -> float:
 
 
 def tool_env() -> dict:
-    env = tooling.tool_env(PLUGIN_WHEELS)
+    env = tooling.tool_env()
     return {**env, "DOCKER": DOCKER, "DOCKER_BUILDKIT": "1"}
 
 
@@ -416,7 +415,6 @@ def main() -> None:
         print(tuning_table(tune(wrk_seconds)))
         return
     shutil.rmtree(options.workdir, ignore_errors=True)
-    tooling.build_plugin_wheel(PLUGIN_WHEELS)
     started = time.monotonic()
     results = {v.name: measure(v, options.workdir, wrk_seconds) for v in variants(options.quick)}
     tuning = tune(wrk_seconds)

@@ -1,21 +1,83 @@
-"""Trim the generated project to the options chosen and record the answers.
+"""Finish the generated project: prune, pin the build plugin, record the source.
 
-Runs inside the new project directory; needs no network.
+Runs inside the new project directory, under cookiecutter or cruft (which
+bakes the old and new template commits to compute an update); needs no network.
+
+The build plugin comes from the template that generated the project, pinned to
+that exact commit, so the project builds on a machine whose index has never
+heard of hatch-wheelhouse and moves with the template on `cruft update`.
 """
 
 import json
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+from cookiecutter.config import get_user_config
+from cookiecutter.repository import expand_abbreviations, is_repo_url, is_zip_file
+from cookiecutter.vcs import identify_repo
 
 # Paths that an answer makes unwanted: (question, answer) -> paths to remove.
 UNSELECTED = {
     ("ci", "none"): [".github"],
     ("license", "Proprietary"): ["LICENSE"],
 }
-# Answers worth keeping for a later update from the template: the questions,
-# not cookiecutter's own bookkeeping (local paths) or derived values.
-KEEP_PRIVATE = {"_template"}
+# What pyproject.toml holds until the plugin's source is known (the answer
+# "template" rendered into the hook's dependencies).
+PLUGIN_PLACEHOLDER = 'dependencies = ["template"]'
+PLUGIN_DIR = "hatch_plugin"  # the plugin's folder in the template repository
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the template came from: a git URL at a commit, or a local folder."""
+
+    url: str | None = None
+    commit: str | None = None
+    folder: Path | None = None
+
+    def plugin_requirement(self) -> str:
+        if self.url:
+            return f"hatch-wheelhouse @ git+{self.url}@{self.commit}#subdirectory={PLUGIN_DIR}"
+        return f"hatch-wheelhouse @ {(self.folder / PLUGIN_DIR).resolve().as_uri()}"
+
+
+def as_url(location: str) -> str:
+    """A git location as a URL pip accepts: paths become file: URLs, scp-style gets ssh://."""
+    if "://" in location:
+        return location
+    if Path(location).is_absolute():
+        return Path(location).as_uri()
+    user_host, _, path = location.partition(":")  # git@github.com:org/repo.git
+    return f"ssh://{user_host}/{path}"
+
+
+def git_url(template: str) -> str | None:
+    """The clone URL of a template given as gh:, https://, git+…, or None for a folder or zip."""
+    expanded = expand_abbreviations(template, get_user_config()["abbreviations"])
+    if is_zip_file(expanded) or not is_repo_url(expanded):
+        return None
+    repo_type, url = identify_repo(expanded)  # drops a "git+" prefix
+    return as_url(url) if repo_type == "git" else None
+
+
+def head(folder: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def template_source(answers: dict) -> Source:
+    # cruft names the commit it bakes; cookiecutter leaves a clone in _repo_dir.
+    if answers.get("_commit"):
+        return Source(as_url(answers["_template"]), answers["_commit"])
+    url = git_url(answers["_template"])
+    if url:
+        return Source(url, head(answers["_repo_dir"]))
+    return Source(folder=Path(answers["_repo_dir"]))
 
 
 def prune(project: Path, answers: dict) -> list[Path]:
@@ -34,14 +96,55 @@ def prune(project: Path, answers: dict) -> list[Path]:
     return removed
 
 
+def pin_plugin(project: Path, source: Source) -> str:
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if PLUGIN_PLACEHOLDER not in text:
+        raise SystemExit(f"slipway: pyproject.toml lacks {PLUGIN_PLACEHOLDER!r}")
+    requirement = source.plugin_requirement()
+    pinned = f"dependencies = [{json.dumps(requirement)}]"
+    pyproject.write_text(text.replace(PLUGIN_PLACEHOLDER, pinned), encoding="utf-8")
+    return requirement
+
+
 def recorded_answers(answers: dict) -> dict:
-    return {k: v for k, v in answers.items() if not k.startswith("_") or k in KEEP_PRIVATE}
+    """The questions' answers, without cookiecutter's bookkeeping (local paths)
+    or private values, which the template derives again."""
+    return {k: v for k, v in answers.items() if not k.startswith("_")}
+
+
+def write_json(path: Path, data: dict) -> None:
+    # cruft's own layout, so its rewrite of .cruft.json after an update changes
+    # only what the update changed.
+    text = json.dumps(data, ensure_ascii=False, indent=2, separators=(",", ": "))
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def main(project: Path, answers: dict) -> int:
     prune(project, answers)
-    text = json.dumps(recorded_answers(answers), indent=2, sort_keys=True) + "\n"
-    (project / ".cookiecutter.json").write_text(text, encoding="utf-8")
+    source = template_source(answers)
+    if answers["hatch_wheelhouse"] == "template":
+        pin_plugin(project, source)
+        if not source.url:
+            print(
+                f"slipway: hatch-wheelhouse comes from {source.folder / PLUGIN_DIR}, which works "
+                "on this machine only; bake from the template's git URL (or git+file://) "
+                "to pin a commit anyone can fetch"
+            )
+    recorded = recorded_answers(answers)
+    write_json(project / ".cookiecutter.json", recorded)
+    if source.url:
+        # What `cruft check` and `cruft update` read: where to fetch the
+        # template, the commit this project matches, and the answers to bake with.
+        context = {**recorded, "_template": source.url, "_commit": source.commit}
+        cruft = {
+            "template": source.url,
+            "commit": source.commit,
+            "checkout": answers.get("_checkout"),
+            "context": {"cookiecutter": context},
+            "directory": None,
+        }
+        write_json(project / ".cruft.json", cruft)
     return 0
 
 

@@ -11,7 +11,13 @@ import sys
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+$")
+# Free text lands in TOML, Dockerfile LABEL and Python strings, each escaped
+# for its format there; line breaks and other control characters cannot be.
+TEXT_FIELDS = ("project_name", "description", "author_name")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The plugin from this template ("template"), or a requirement on the team's index.
+PLUGIN = re.compile(r"^hatch[-_.]wheelhouse\b")
 
 
 def check_slug(slug: str) -> str | None:
@@ -42,6 +48,23 @@ def check_email(email: str) -> str | None:
     return None
 
 
+def check_text(field: str, value: str) -> str | None:
+    if not value.strip():
+        return f"{field}: must not be empty"
+    if CONTROL.search(value):
+        return f"{field} {value!r}: must be one line without control characters"
+    return None
+
+
+def check_plugin(requirement: str) -> str | None:
+    if requirement == "template" or PLUGIN.match(requirement):
+        return None
+    return (
+        f"hatch_wheelhouse {requirement!r}: use 'template', or a requirement naming "
+        "hatch-wheelhouse such as 'hatch-wheelhouse>=0.1,<0.2'"
+    )
+
+
 def check_base(answers: dict) -> str | None:
     base, release, python = answers["base"], answers["debian_release"], answers["python_version"]
     if base == "debian":
@@ -65,7 +88,9 @@ def problems(answers: dict) -> list[str]:
     # A package name derived from a bad slug repeats the slug's problem.
     if not (found[0] and package == slug.replace("-", "_")):
         found.append(check_package(package))
+    found += [check_text(field, answers[field]) for field in TEXT_FIELDS]
     found += [check_email(answers["author_email"]), check_base(answers)]
+    found.append(check_plugin(answers["hatch_wheelhouse"]))
     return [p for p in found if p]
 
 

@@ -50,11 +50,5 @@ def combo_id(answers: dict) -> str:
 
 
 @pytest.fixture(scope="session")
-def plugin_wheels(tmp_path_factory) -> Path:
-    """A folder holding hatch-wheelhouse built from this checkout."""
-    return tooling.build_plugin_wheel(tmp_path_factory.mktemp("plugin-wheels"))
-
-
-@pytest.fixture(scope="session")
-def tool_env(plugin_wheels) -> dict[str, str]:
-    return tooling.tool_env(plugin_wheels)
+def tool_env() -> dict[str, str]:
+    return tooling.tool_env()

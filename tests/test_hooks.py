@@ -20,6 +20,10 @@ post = load_hook("post_gen_project")
 
 def answers(**overrides):
     base = {
+        "project_name": "My Service",
+        "description": "A service.",
+        "author_name": "Your Name",
+        "hatch_wheelhouse": "template",
         "project_slug": "my-service",
         "package_name": "my_service",
         "author_email": "you@example.com",
@@ -125,13 +129,107 @@ def test_prune_keeps_selected_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "LICENSE"]
 
 
-def test_recorded_answers_leave_out_local_paths(tmp_path):
-    context = {"project_slug": "s", "_template": "gh:org/slipway", "_output_dir": "/home/me"}
-    post.main(tmp_path, {**context, "ci": "github", "license": "MIT"})
-    recorded = json.loads((tmp_path / ".cookiecutter.json").read_text())
-    assert recorded == {
-        "project_slug": "s",
-        "_template": "gh:org/slipway",
-        "ci": "github",
-        "license": "MIT",
-    }
+@pytest.mark.parametrize("value", ['The "orders" API', "back\\slash", "Café $HOME"])
+def test_text_that_is_escaped_is_accepted(value):
+    assert pre.check_text("description", value) is None
+
+
+@pytest.mark.parametrize("value", ["two\nlines", "tab\there", "bell\x07"])
+def test_control_characters_are_refused(value):
+    assert pre.check_text("description", value) == (
+        f"description {value!r}: must be one line without control characters"
+    )
+
+
+def test_empty_text_is_refused():
+    assert pre.check_text("author_name", "  ") == "author_name: must not be empty"
+
+
+@pytest.mark.parametrize("value", ["template", "hatch-wheelhouse>=0.1,<0.2", "hatch_wheelhouse"])
+def test_plugin_answers_accepted(value):
+    assert pre.check_plugin(value) is None
+
+
+@pytest.mark.parametrize("value", ["", "wheelhouse", "hatch-wheelhousex", "templates"])
+def test_plugin_answers_refused(value):
+    assert pre.check_plugin(value).startswith(f"hatch_wheelhouse {value!r}: use 'template'")
+
+
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        ("https://github.com/org/slipway.git", "https://github.com/org/slipway.git"),
+        ("/srv/templates/slipway", "file:///srv/templates/slipway"),
+        ("git@github.com:org/slipway.git", "ssh://git@github.com/org/slipway.git"),
+    ],
+)
+def test_locations_become_urls_pip_accepts(location, url):
+    assert post.as_url(location) == url
+
+
+@pytest.mark.parametrize(
+    ("template", "url"),
+    [
+        ("gh:org/slipway", "https://github.com/org/slipway.git"),
+        ("git+file:///srv/slipway", "file:///srv/slipway"),
+        ("https://gitlab.example/org/slipway.git", "https://gitlab.example/org/slipway.git"),
+        ("git@github.com:org/slipway.git", "ssh://git@github.com/org/slipway.git"),
+        ("/srv/slipway", None),
+        ("slipway.zip", None),
+    ],
+)
+def test_git_url_of_a_template(template, url):
+    assert post.git_url(template) == url
+
+
+def test_cruft_names_the_commit():
+    source = post.template_source({"_template": "/srv/slipway", "_commit": "c0ffee"})
+    assert source.plugin_requirement() == (
+        "hatch-wheelhouse @ git+file:///srv/slipway@c0ffee#subdirectory=hatch_plugin"
+    )
+
+
+def baked_pyproject(folder):
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(f"[x]\n{post.PLUGIN_PLACEHOLDER}\n")
+    return folder
+
+
+def test_git_source_pins_the_plugin_and_writes_cruft_state(tmp_path):
+    """As cruft bakes: the template's URL and the commit are in the context."""
+    project = baked_pyproject(tmp_path / "project")
+    url = "https://github.com/org/slipway.git"
+    context = {**answers(), "ci": "github", "license": "MIT", "_output_dir": "/home/me"}
+    assert post.main(project, {**context, "_template": url, "_commit": "c0ffee"}) == 0
+    assert (project / "pyproject.toml").read_text() == (
+        f'[x]\ndependencies = ["hatch-wheelhouse @ git+{url}@c0ffee#subdirectory=hatch_plugin"]\n'
+    )
+    recorded = json.loads((project / ".cookiecutter.json").read_text())
+    assert "_output_dir" not in recorded and "_template" not in recorded
+    assert recorded["project_slug"] == "my-service"
+    cruft = json.loads((project / ".cruft.json").read_text())
+    assert (cruft["template"], cruft["commit"]) == (url, "c0ffee")
+    assert cruft["context"]["cookiecutter"] == {**recorded, "_template": url, "_commit": "c0ffee"}
+
+
+def test_folder_source_pins_a_file_reference(tmp_path, capsys):
+    project = baked_pyproject(tmp_path / "project")
+    context = {**answers(), "ci": "none", "license": "MIT", "_template": str(ROOT)}
+    post.main(project, {**context, "_repo_dir": str(ROOT)})
+    plugin = (ROOT / "hatch_plugin").as_uri()
+    assert (
+        f'dependencies = ["hatch-wheelhouse @ {plugin}"]'
+        in (project / "pyproject.toml").read_text()
+    )
+    assert "works on this machine only" in capsys.readouterr().out
+    assert not (project / ".cruft.json").exists()
+
+
+def test_a_teams_requirement_is_left_alone(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    text = 'dependencies = ["hatch-wheelhouse>=0.1"]\n'
+    (project / "pyproject.toml").write_text(text)
+    context = {**answers(hatch_wheelhouse="hatch-wheelhouse>=0.1"), "ci": "none"}
+    post.main(project, {**context, "license": "MIT", "_template": "/x", "_repo_dir": "/x"})
+    assert (project / "pyproject.toml").read_text() == text

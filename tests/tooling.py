@@ -1,36 +1,12 @@
-"""The environment generated projects' tools run in, shared by tests and bench."""
+"""How the tests and the benchmarks run a generated project's tools: as a user would."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def build_plugin_wheel(out: Path) -> Path:
-    """hatch-wheelhouse built from this checkout into `out`."""
-    subprocess.run(
-        [sys.executable, "-m", "uv", "build", "--wheel", "-q", "-o", str(out)],
-        cwd=ROOT / "hatch_plugin",
-        check=True,
-    )
-    return out
+# nox points these at its own session's venv; a generated project's tools
+# (nox, uv, pip, hatch) must choose their own, as they do in a user's shell.
+NOX_VARIABLES = ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "NOX_CURRENT_SESSION")
 
 
-def tool_env(plugin_wheels: Path) -> dict[str, str]:
-    """Environment for nox, uv, pip and hatch runs on generated projects.
-
-    Their build-system.requires names hatch-wheelhouse: resolve it from this
-    checkout. Interpreters are never downloaded (no network for that here).
-    """
-    env = {
-        **os.environ,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_FIND_LINKS": str(plugin_wheels),
-        "PIP_FIND_LINKS": str(plugin_wheels),
-    }
-    # nox points these at its own session venv; the tools must choose their own.
-    for name in ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "NOX_CURRENT_SESSION"):
-        env.pop(name, None)
-    return env
+def tool_env() -> dict[str, str]:
+    """This process's environment without what the template's own nox session set."""
+    return {k: v for k, v in os.environ.items() if k not in NOX_VARIABLES}

@@ -26,10 +26,13 @@ DOCKER = os.environ.get("DOCKER", "docker")
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 HARDENED += ["--security-opt", "no-new-privileges"]
 
+nox.needs_version = ">=2025.5.1"  # download_python
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["lint", "tests"]
-# Test on every supported Python this machine has; CI pins one per job.
+# Test on every supported Python this machine has (none is downloaded); CI
+# pins one per job.
 nox.options.error_on_missing_interpreters = False
+nox.options.download_python = "never"
 
 
 @nox.session(python=PYTHONS)

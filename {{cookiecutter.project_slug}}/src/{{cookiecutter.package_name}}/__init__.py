@@ -1,4 +1,4 @@
-"""{{ cookiecutter.description }}"""
+"""{{ cookiecutter.description.replace("\\", "\\\\").replace('"', '\\"') }}"""
 
 from importlib.metadata import PackageNotFoundError, version
 
