@@ -1,13 +1,16 @@
 """Baking the template: every supported combination, and every rejected one."""
 
+import ast
 import json
 import py_compile
 import shutil
 import subprocess
 import sys
+import tomllib
+from datetime import UTC, datetime
 
 import pytest
-from conftest import ROOT, combo_id, supported_combinations
+from answers import AWKWARD, ROOT, combo_id, supported_combinations
 
 COMBOS = supported_combinations()
 UNRENDERED = ("{{ cookiecutter", "{{cookiecutter", "{%", "%}")
@@ -74,6 +77,42 @@ def test_supported_combination(cookies, answers):
     assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
 
 
+def test_free_text_is_escaped_for_each_format(cookies):
+    result = cookies.bake(extra_context=AWKWARD)
+    assert result.exit_code == 0, result.exception
+    project = result.project_path
+    # slugify transliterates the name; the package name follows the slug.
+    assert project.name == "cafe-orders"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert pyproject["description"] == AWKWARD["description"]
+    assert pyproject["authors"][0]["name"] == AWKWARD["author_name"]
+    module = ast.parse((project / "src/cafe_orders/__init__.py").read_text())
+    assert ast.get_docstring(module) == AWKWARD["description"]
+    # Docker reads \\, \" and \$ inside double quotes as \, " and $ (checked
+    # against a real engine in test_image.py).
+    label = (
+        'org.opencontainers.image.description="The \\"orders\\" API costs \\$5 \\\\ back\\\\slash"'
+    )
+    assert label in (project / "Dockerfile").read_text()
+
+
+def test_mit_license_has_its_full_text(cookies):
+    project = cookies.bake(extra_context={"license": "MIT", **AWKWARD}).project_path
+    text = (project / "LICENSE").read_text()
+    assert text.startswith(f'MIT License\n\nCopyright (c) {datetime.now(UTC).year} Renée O"Brien\n')
+    assert "Permission is hereby granted, free of charge" in text
+    assert text.endswith("OTHER DEALINGS IN THE\nSOFTWARE.\n")
+
+
+def test_apache_license_has_its_full_text(cookies):
+    project = cookies.bake(extra_context={"license": "Apache-2.0"}).project_path
+    text = (project / "LICENSE").read_text()
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert f"   Copyright {datetime.now(UTC).year} Your Name\n" in text
+    assert "[yyyy]" not in text and "[name of copyright owner]" not in text
+    assert len(text.splitlines()) > 200
+
+
 def test_workflow_keeps_github_expressions(cookies):
     result = cookies.bake()
     workflow = (result.project_path / ".github/workflows/ci.yml").read_text()
@@ -90,6 +129,11 @@ def test_workflow_keeps_github_expressions(cookies):
         ({"base": "debian", "python_version": "3.14"}, "python_version"),
         ({"base": "debian", "debian_release": "bookworm"}, "python_version"),
         ({"base": "source", "python_version": "3.11"}, "python_version"),
+        ({"project_name": "Caf\u00e9 Orders", "project_slug": "Café"}, "project_slug"),
+        ({"description": "two\nlines"}, "description"),
+        ({"author_name": "tab\there"}, "author_name"),
+        ({"author_email": 'a"b@example.com'}, "author_email"),
+        ({"hatch_wheelhouse": "wheelhouse>=1"}, "hatch_wheelhouse"),
     ],
     ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v,
 )

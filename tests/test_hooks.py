@@ -1,21 +1,9 @@
 """The hook scripts' functions, called directly."""
 
-import importlib.util
 import json
 
 import pytest
-from conftest import CONTEXT, ROOT
-
-
-def load_hook(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pre = load_hook("pre_gen_project")
-post = load_hook("post_gen_project")
+from answers import CONTEXT, ROOT, post, pre
 
 
 def answers(**overrides):

@@ -10,8 +10,11 @@ import subprocess
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
+import template_repo
+from answers import AWKWARD, RENAMED
 from images import DOCKER, build, docker, engine_problem, nox, require_images, run
 
 pytestmark = pytest.mark.docker
@@ -39,8 +42,18 @@ BASES = {
         ["PGO=0", f"PYTHON_URL={SOURCE_URL}"],
     ),
     # The gevent worker imports packages the service's own tests never load.
-    "debian-trixie-gevent": ({"worker_class": "gevent"}, "debian:trixie-slim", 160, []),
+    # Its distribution and import package are named apart, and its description
+    # needs escaping in the Dockerfile's LABEL.
+    "debian-trixie-gevent": (
+        {"worker_class": "gevent", **RENAMED, "description": AWKWARD["description"]},
+        "debian:trixie-slim",
+        160,
+        [],
+    ),
 }
+# Baked from a git clone of the template, with the cookiecutter CLI, as a user
+# does; the others from this folder through pytest-cookies.
+FROM_GIT = "debian-trixie"
 
 
 @pytest.fixture(scope="session")
@@ -55,17 +68,24 @@ def docker_env(tool_env):
 
 
 @pytest.fixture(scope="session")
-def build_base(cookies_session, docker_env):
+def build_base(cookies_session, docker_env, template_git, tmp_path_factory):
     """Bake, lock and `nox -s image` one base, once per test session."""
     done = {}
+
+    def bake(name: str, answers: dict) -> Path:
+        answers = {"project_name": f"Image {name}", **answers}
+        if name != FROM_GIT:
+            return cookies_session.bake(extra_context=answers).project_path
+        out = tmp_path_factory.mktemp(name)
+        pairs = [f"{key}={value}" for key, value in answers.items()]
+        return template_repo.bake_project(f"git+{template_git.as_uri()}", out, docker_env, *pairs)
 
     def build_base(name: str) -> dict:
         if name in done:
             return done[name]
         answers, base_image, budget, build_args = BASES[name]
         require_images(base_image)
-        extra = {**answers, "project_name": f"Image {name}"}
-        project = cookies_session.bake(extra_context=extra).project_path
+        project = bake(name, answers)
         git = ["git", "-c", "user.name=slipway", "-c", "user.email=ci@slipway.invalid"]
         run([*git, "init", "-q"], project, docker_env)
         run([*git, "add", "-A"], project, docker_env)
@@ -120,6 +140,20 @@ def test_labels_and_user(built):
     ).stdout.split()
     assert inspect[0] == "10001:10001"
     assert re.fullmatch(r"[0-9a-f]{40}", inspect[1])
+
+
+def test_labels_keep_awkward_text(build_base):
+    """The renamed package built (its wheel found), and Docker unescaped the LABEL."""
+    gevent = build_base("debian-trixie-gevent")
+    key = "org.opencontainers.image.description"
+    label = docker("image", "inspect", "-f", f'{{{{index .Config.Labels "{key}"}}}}', gevent["tag"])
+    assert label.stdout.rstrip("\n") == AWKWARD["description"]
+
+
+def test_default_image_pins_the_plugin_from_git(default_image, template_git):
+    pyproject = (default_image["project"] / "pyproject.toml").read_text()
+    commit = template_repo.git(template_git, "rev-parse", "HEAD")
+    assert f"git+{template_git.as_uri()}@{commit}#subdirectory=hatch_plugin" in pyproject
 
 
 def test_source_change_keeps_dependencies_cached(default_image, docker_env):

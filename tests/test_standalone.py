@@ -18,11 +18,6 @@ GIT_REFERENCE = "hatch-wheelhouse @ git+{url}@{commit}#subdirectory=hatch_plugin
 
 
 @pytest.fixture(scope="session")
-def template_git(tmp_path_factory) -> Path:
-    return template_repo.snapshot(tmp_path_factory.mktemp("slipway"))
-
-
-@pytest.fixture(scope="session")
 def git_baked(template_git, tmp_path_factory, tool_env) -> Path:
     out = tmp_path_factory.mktemp("from-git")
     return template_repo.bake_project(f"git+{template_git.as_uri()}", out, tool_env)
