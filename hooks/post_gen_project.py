@@ -9,6 +9,7 @@ heard of hatch-wheelhouse and moves with the template on `cruft update`.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,8 @@ UNSELECTED = {
     ("ci", "none"): [".github"],
     ("license", "Proprietary"): ["LICENSE"],
 }
+# cookiecutter's own bookkeeping, and what is local to the machine that baked.
+LOCAL_KEYS = {"_repo_dir", "_output_dir", "_checkout", "_template", "_commit", "__prompts__"}
 # What pyproject.toml holds until the plugin's source is known (the answer
 # "template" rendered into the hook's dependencies).
 PLUGIN_PLACEHOLDER = 'dependencies = ["template"]'
@@ -77,7 +80,13 @@ def template_source(answers: dict) -> Source:
     url = git_url(answers["_template"])
     if url:
         return Source(url, head(answers["_repo_dir"]))
-    return Source(folder=Path(answers["_repo_dir"]))
+    return Source(folder=template_folder(answers["_repo_dir"]))
+
+
+def template_folder(repo_dir: str) -> Path:
+    """The template's folder, absolute. cookiecutter passes it as typed, relative
+    to where it was run, while this hook runs inside the new project."""
+    return Path(os.environ.get("PWD", "."), repo_dir).resolve()
 
 
 def prune(project: Path, answers: dict) -> list[Path]:
@@ -97,12 +106,19 @@ def prune(project: Path, answers: dict) -> list[Path]:
 
 
 def pin_plugin(project: Path, source: Source) -> str:
+    if source.folder and not (source.folder / PLUGIN_DIR).is_dir():
+        raise SystemExit(
+            f"slipway: hatch_wheelhouse: no {PLUGIN_DIR}/ in {source.folder}; give cookiecutter "
+            "the template's absolute path or git URL, or answer with a requirement"
+        )
     pyproject = project / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     if PLUGIN_PLACEHOLDER not in text:
         raise SystemExit(f"slipway: pyproject.toml lacks {PLUGIN_PLACEHOLDER!r}")
     requirement = source.plugin_requirement()
     pinned = f"dependencies = [{json.dumps(requirement)}]"
+    if not source.url:
+        pinned = f"# A folder on the machine that generated this project.\n{pinned}"
     pyproject.write_text(text.replace(PLUGIN_PLACEHOLDER, pinned), encoding="utf-8")
     return requirement
 
@@ -113,9 +129,20 @@ def recorded_answers(answers: dict) -> dict:
     return {k: v for k, v in answers.items() if not k.startswith("_")}
 
 
+def cruft_state(answers: dict, source: Source) -> dict:
+    """.cruft.json as cruft itself writes it (its keys, the template's order), so
+    that its rewrite after `cruft update` changes only what the update changed."""
+    context = {k: v for k, v in answers.items() if k not in LOCAL_KEYS}
+    return {
+        "template": source.url,
+        "commit": source.commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": {**context, "_template": source.url, "_commit": source.commit}},
+        "directory": None,
+    }
+
+
 def write_json(path: Path, data: dict) -> None:
-    # cruft's own layout, so its rewrite of .cruft.json after an update changes
-    # only what the update changed.
     text = json.dumps(data, ensure_ascii=False, indent=2, separators=(",", ": "))
     path.write_text(text + "\n", encoding="utf-8")
 
@@ -131,22 +158,16 @@ def main(project: Path, answers: dict) -> int:
                 "on this machine only; bake from the template's git URL (or git+file://) "
                 "to pin a commit anyone can fetch"
             )
-    recorded = recorded_answers(answers)
-    write_json(project / ".cookiecutter.json", recorded)
+    write_json(project / ".cookiecutter.json", recorded_answers(answers))
     if source.url:
         # What `cruft check` and `cruft update` read: where to fetch the
         # template, the commit this project matches, and the answers to bake with.
-        context = {**recorded, "_template": source.url, "_commit": source.commit}
-        cruft = {
-            "template": source.url,
-            "commit": source.commit,
-            "checkout": answers.get("_checkout"),
-            "context": {"cookiecutter": context},
-            "directory": None,
-        }
-        write_json(project / ".cruft.json", cruft)
+        write_json(project / ".cruft.json", cruft_state(answers, source))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path.cwd(), json.loads(r"""{{ cookiecutter | jsonify }}""")))
+    # jsonify sorts the keys; cruft keeps the template's order, so pass it too.
+    context = json.loads(r"""{{ cookiecutter | jsonify }}""")
+    order = json.loads(r"""{{ cookiecutter.keys() | list | jsonify }}""")
+    sys.exit(main(Path.cwd(), {key: context[key] for key in order}))

@@ -16,8 +16,16 @@ EMAIL = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+$")
 # for its format there; line breaks and other control characters cannot be.
 TEXT_FIELDS = ("project_name", "description", "author_name")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# The plugin from this template ("template"), or a requirement on the team's index.
-PLUGIN = re.compile(r"^hatch[-_.]wheelhouse\b")
+# The plugin from this template ("template"), or a requirement on the team's
+# index: the name in any case and spelling PEP 503 folds together, optional
+# extras, then version clauses or a direct reference. (No markers: the hook
+# always needs the plugin.)
+VERSION_CLAUSE = r"(~=|===?|!=|<=?|>=?)\s*[\w.*+!-]+"
+PLUGIN = re.compile(
+    r"^hatch[-_.]+wheelhouse\s*(\[\s*\w[\w.-]*(\s*,\s*\w[\w.-]*)*\s*\])?\s*"
+    rf"({VERSION_CLAUSE}(\s*,\s*{VERSION_CLAUSE})*|@\s*\S+)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def check_slug(slug: str) -> str | None:

@@ -133,12 +133,33 @@ def test_empty_text_is_refused():
     assert pre.check_text("author_name", "  ") == "author_name: must not be empty"
 
 
-@pytest.mark.parametrize("value", ["template", "hatch-wheelhouse>=0.1,<0.2", "hatch_wheelhouse"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "template",
+        "hatch-wheelhouse>=0.1,<0.2",
+        "hatch_wheelhouse",
+        "Hatch.Wheelhouse ~= 0.1",
+        "hatch-wheelhouse==0.1.0",
+        "hatch-wheelhouse @ https://files.example/hatch_wheelhouse-0.1.0-py3-none-any.whl",
+    ],
+)
 def test_plugin_answers_accepted(value):
     assert pre.check_plugin(value) is None
 
 
-@pytest.mark.parametrize("value", ["", "wheelhouse", "hatch-wheelhousex", "templates"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "wheelhouse",
+        "hatch-wheelhousex",
+        "templates",
+        "hatch-wheelhouse-evil>=1",
+        "hatch-wheelhouse>=0.1 garbage",
+        'hatch-wheelhouse>=0.1"]',
+    ],
+)
 def test_plugin_answers_refused(value):
     assert pre.check_plugin(value).startswith(f"hatch_wheelhouse {value!r}: use 'template'")
 
@@ -197,7 +218,19 @@ def test_git_source_pins_the_plugin_and_writes_cruft_state(tmp_path):
     assert recorded["project_slug"] == "my-service"
     cruft = json.loads((project / ".cruft.json").read_text())
     assert (cruft["template"], cruft["commit"]) == (url, "c0ffee")
-    assert cruft["context"]["cookiecutter"] == {**recorded, "_template": url, "_commit": "c0ffee"}
+    assert cruft["context"]["cookiecutter"] == {
+        **recorded,
+        "_debian_pythons": CONTEXT["_debian_pythons"],
+        "_source_pythons": CONTEXT["_source_pythons"],
+        "_template": url,
+        "_commit": "c0ffee",
+    }
+    # In the order the answers came (the template's), as cruft writes them.
+    assert list(cruft["context"]["cookiecutter"])[:3] == [
+        "project_name",
+        "description",
+        "author_name",
+    ]
 
 
 def test_folder_source_pins_a_file_reference(tmp_path, capsys):
@@ -221,3 +254,10 @@ def test_a_teams_requirement_is_left_alone(tmp_path):
     context = {**answers(hatch_wheelhouse="hatch-wheelhouse>=0.1"), "ci": "none"}
     post.main(project, {**context, "license": "MIT", "_template": "/x", "_repo_dir": "/x"})
     assert (project / "pyproject.toml").read_text() == text
+
+
+def test_a_folder_without_the_plugin_is_refused(tmp_path):
+    project = baked_pyproject(tmp_path / "project")
+    context = {**answers(), "ci": "none", "license": "MIT", "_template": "x", "_repo_dir": "x"}
+    with pytest.raises(SystemExit, match=r"hatch_wheelhouse: no hatch_plugin/ in /\S+/x; "):
+        post.main(project, context)

@@ -143,3 +143,6 @@ def test_cruft_update_brings_the_template_change(tmp_path, tool_env):
         GIT_REFERENCE.format(url=url, commit=commit_b)
     ]
     assert json.loads((project / ".cruft.json").read_text())["commit"] == commit_b
+    # cruft rewrote .cruft.json after patching it: the two agree to the byte.
+    rewrite = template_repo.git(project, "diff", "--", ".cruft.json")
+    assert rewrite == "", rewrite
