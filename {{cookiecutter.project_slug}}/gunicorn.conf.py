@@ -77,6 +77,14 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
+# gunicorn 25+ opens a control socket for `gunicornc` under $XDG_RUNTIME_DIR or
+# $HOME by default; in this image neither is writable, so every start would log
+# an ERROR. Off unless GUNICORN_CONTROL_SOCKET names a path (on the /tmp
+# tmpfs, e.g. /tmp/gunicorn.ctl; mode 0600, so only the app user can use it).
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
 # On SIGTERM, finish in-flight requests for up to graceful_timeout seconds.
 graceful_timeout = env_int("GRACEFUL_TIMEOUT", 20)
 timeout = env_int("TIMEOUT", 30)

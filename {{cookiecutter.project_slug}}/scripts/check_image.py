@@ -8,6 +8,7 @@ failed check. Uses only the standard library and the docker CLI ($DOCKER).
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ DOCKER = os.environ.get("DOCKER", "docker")
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 HARDENED += ["--security-opt", "no-new-privileges"]
 VENV = "/opt/app/venv"
+# A clean start logs none of these (gunicorn's and the app's level names).
+LOG_PROBLEM = re.compile(r"\b(ERROR|CRITICAL)\b|^Traceback \(most recent call last\)", re.M)
 # Run inside the image as its own user: tools that must not be there, and
 # whether that user could change the installed code.
 INSPECT = f"""
@@ -40,6 +43,12 @@ def docker(*args: str, check: bool = True) -> str:
 def fail(message: str) -> None:
     print(f"FAIL: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def logs(container: str) -> str:
+    """What the container wrote to stdout and stderr."""
+    result = subprocess.run([DOCKER, "logs", container], capture_output=True, text=True)
+    return result.stdout + result.stderr
 
 
 def wait_until(predicate, timeout: float, what: str) -> float:
@@ -95,8 +104,13 @@ def main(image: str) -> None:
         docker("stop", container)
         code = docker("inspect", "-f", "{{.State.ExitCode}}", container)
         if code != "0":
-            fail(f"exit code {code} after SIGTERM:\n{docker('logs', container)}")
+            fail(f"exit code {code} after SIGTERM:\n{logs(container)}")
         print(f"stopped by SIGTERM with exit code 0 in {time.monotonic() - stopping:.2f} s")
+        log = logs(container)
+        problems = [line for line in log.splitlines() if LOG_PROBLEM.search(line)]
+        if problems:
+            fail("the log from start to stop is not clean:\n" + "\n".join(problems))
+        print(f"log from start to stop: {len(log.splitlines())} lines, no error")
     finally:
         docker("rm", "--force", container, check=False)
 

@@ -1,9 +1,11 @@
 """gunicorn.conf.py, loaded as gunicorn loads it, and a real gunicorn run."""
 
+import contextlib
 import os
 import runpy
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -100,9 +102,12 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def test_real_gunicorn_serves_healthz():
+@contextlib.contextmanager
+def gunicorn(**environ):
+    """A real gunicorn serving the app until the block ends; yields its port and,
+    once stopped, fills `log` with everything it wrote."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **environ}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(CONF)],
         cwd=ROOT,
@@ -110,20 +115,40 @@ def test_real_gunicorn_serves_healthz():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    run = {"port": port, "log": ""}
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                status, body = get(f"http://127.0.0.1:{port}/healthz")
+                get(f"http://127.0.0.1:{port}/healthz")
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        assert status == 200
-        assert b'"ok"' in body
+        yield run
     finally:
         server.send_signal(signal.SIGTERM)
-        output = server.communicate(timeout=30)[0].decode()
-    assert server.returncode == 0, output
-    assert "GET /healthz" in output  # the access log reaches the output
+        run["log"] = server.communicate(timeout=30)[0].decode()
+    assert server.returncode == 0, run["log"]
+
+
+def test_real_gunicorn_serves_healthz(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # where gunicorn's control socket would go
+    with gunicorn() as server:
+        status, body = get(f"http://127.0.0.1:{server['port']}/healthz")
+    assert status == 200
+    assert b'"ok"' in body
+    assert "GET /healthz" in server["log"]  # the access log reaches the output
+    assert "[ERROR]" not in server["log"] and "Traceback" not in server["log"]
+    assert list(tmp_path.iterdir()) == []  # no control socket unless asked for
+
+
+def test_control_socket_when_asked_for(tmp_path):
+    path = tmp_path / "gunicorn.ctl"
+    with gunicorn(GUNICORN_CONTROL_SOCKET=str(path)):
+        deadline = time.monotonic() + 5
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stat.S_ISSOCK(path.stat().st_mode)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
