@@ -1,7 +1,8 @@
 """Benchmark generated images against a naive image of the same service.
 
-    nox -s bench                 # every variant, writes docs/benchmarks.md
-    nox -s bench -- --quick      # source base without PGO, shorter load runs
+    nox -s bench                     # every variant, writes docs/benchmarks.md
+    nox -s bench -- --quick          # source base without PGO, shorter load runs
+    nox -s bench -- --bytecode-only  # only the bytecode section (bench/bytecode.py)
 
 In one run on this machine: bakes the service for each base (and each gunicorn
 worker class on the default base), builds its image with `nox -s image`, and
@@ -407,7 +408,21 @@ def main() -> None:
         action="store_true",
         help="print the gunicorn settings table only, from a previous run's images",
     )
+    parser.add_argument(
+        "--bytecode-only",
+        action="store_true",
+        help="measure the bytecode modes and replace that section of --output",
+    )
     options = parser.parse_args()
+    import bytecode  # here: it imports this script as `run`, as bench/flags.py does
+
+    rounds = 3 if options.quick else 10
+    if options.bytecode_only:
+        text = bytecode.section(bytecode.measure(options.workdir, rounds), rounds)
+        options.output.write_text(bytecode.replace_section(options.output.read_text(), text))
+        log(f"wrote the bytecode section of {options.output}")
+        print(text)
+        return
     if not shutil.which("wrk"):
         sys.exit("[bench] wrk is missing: apt-get install wrk")
     wrk_seconds = 5 if options.quick else 15
@@ -418,6 +433,7 @@ def main() -> None:
     started = time.monotonic()
     results = {v.name: measure(v, options.workdir, wrk_seconds) for v in variants(options.quick)}
     tuning = tune(wrk_seconds)
+    startup = bytecode.section(bytecode.measure(options.workdir, rounds), rounds)
     command = "nox -s bench" + (" -- --quick" if options.quick else "")
     text = f"""# Benchmarks
 
@@ -446,7 +462,8 @@ the same load on `/` (pure CPU) and on `{IO_PATH}` (waits 10 ms, as a
 database query would; added to the baked app by the benchmark only).
 
 {tuning_table(tuning)}
-"""
+
+{startup}"""
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text)
     log(f"wrote {options.output}")

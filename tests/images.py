@@ -1,9 +1,11 @@
 """Building and running generated projects' images on a real Docker engine."""
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -53,10 +55,10 @@ def nox(project: Path, env: dict, *args: str) -> str:
     return run([sys.executable, "-m", "nox", *args], project, env)
 
 
-def build(project: Path, env: dict, tag: str) -> str:
+def build(project: Path, env: dict, tag: str, *options: str) -> str:
     """A plain BuildKit build of the project's current wheelhouse, with its log."""
     result = subprocess.run(
-        [DOCKER, "build", "--progress=plain", "--tag", tag, "."],
+        [DOCKER, "build", "--progress=plain", *options, "--tag", tag, "."],
         cwd=project,
         env={**env, "DOCKER_BUILDKIT": "1"},
         capture_output=True,
@@ -64,3 +66,29 @@ def build(project: Path, env: dict, tag: str) -> str:
     )
     assert result.returncode == 0, result.stderr[-5000:]
     return result.stderr
+
+
+def exported_files(tag: str, prefixes: tuple[str, ...]) -> dict[str, tuple]:
+    """Each file of an image's filesystem under `prefixes`, as what a rebuild must
+    reproduce: its type, mode, owner and content (sha256) or link target.
+    Modification times are left out: engines before BuildKit 0.13 do not clamp them."""
+    container = docker("create", tag).stdout.strip()
+    try:
+        export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
+        files = {}
+        with tarfile.open(fileobj=export.stdout, mode="r|") as tar:
+            for member in tar:
+                if not member.name.startswith(prefixes):
+                    continue
+                content = tar.extractfile(member).read() if member.isfile() else b""
+                files[member.name] = (
+                    member.type,
+                    member.mode,
+                    member.uid,
+                    member.gid,
+                    hashlib.sha256(content).hexdigest() if member.isfile() else member.linkname,
+                )
+        assert export.wait() == 0
+    finally:
+        docker("rm", container)
+    return files

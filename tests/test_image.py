@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 import template_repo
 from answers import AWKWARD, RENAMED
-from images import DOCKER, build, docker, engine_problem, nox, require_images, run
+from images import (
+    DOCKER,
+    build,
+    docker,
+    engine_problem,
+    exported_files,
+    nox,
+    require_images,
+    run,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -172,6 +181,27 @@ def test_source_change_keeps_dependencies_cached(default_image, docker_env):
     print(f"\n[debian-trixie] source-only rebuild: {time.monotonic() - started:.1f} s")
     assert step_cached(log, "-r /wheelhouse/dependencies.txt"), log[-4000:]
     assert not step_cached(log, "-r /project/requirements.txt"), log[-4000:]
+
+
+# What the build writes, apart from the OS packages apt installs: the venv and
+# the gunicorn config, and the app user's entries.
+OWN_FILES = ("opt/app", "etc/passwd", "etc/group")
+
+
+def test_two_clean_builds_give_the_same_files(default_image, docker_env):
+    """Same commit, same lock, two builds with no cache: the same bytes."""
+    project, tag = default_image["project"], default_image["tag"]
+    trees = []
+    for run_number in (1, 2):
+        build(project, docker_env, f"{tag}-repro{run_number}", "--no-cache")
+        trees.append(exported_files(f"{tag}-repro{run_number}", OWN_FILES))
+    first, second = trees
+    differing = sorted(
+        name for name in first.keys() | second.keys() if first.get(name) != second.get(name)
+    )
+    print(f"\n[debian-trixie] two --no-cache builds: {len(differing)} of {len(first)} files differ")
+    assert len(first) > 400 and any(name.endswith(".pyc") for name in first)
+    assert differing == [], f"{len(differing)} of {len(first)} files differ: {differing[:10]}"
 
 
 def step_cached(log: str, needle: str) -> bool:

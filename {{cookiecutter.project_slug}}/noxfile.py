@@ -74,7 +74,9 @@ def lock_pylock(session: nox.Session, check: bool, extra: list[str]) -> None:
 
 def image_options(session: nox.Session) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
-    parser.add_argument("--tag", default=f"{SLUG}:dev", help="image name (default %(default)s)")
+    parser.add_argument(
+        "--tag", help=f"image name (default {SLUG}:dev, or {SLUG}:dev-stage for --target dev)"
+    )
     parser.add_argument(
         "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
     )
@@ -85,7 +87,10 @@ def image_options(session: nox.Session) -> argparse.Namespace:
         "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="for docker build"
     )
     parser.add_argument("--port", type=int, default=8000, help="host port for `serve`")
-    return parser.parse_args(session.posargs)
+    options = parser.parse_args(session.posargs)
+    # Apart by default, so building the dev stage never replaces the image `serve` runs.
+    options.tag = options.tag or f"{SLUG}:{'dev' if options.target == 'runtime' else 'dev-stage'}"
+    return options
 
 
 def git(*args: str) -> str:
@@ -119,6 +124,10 @@ def image(session: nox.Session) -> None:
     }
     if options.target == "dev":
         download_devtools(session, python)
+    epoch = git("log", "-1", "--format=%ct")
+    if epoch.isdigit():
+        # BuildKit 0.11+ dates the image, and 0.13+ can date every layer's files, by this.
+        labels["SOURCE_DATE_EPOCH"] = epoch
     args = [arg for item in labels.items() for arg in ("--build-arg", "=".join(item))]
     args += [arg for value in options.build_arg for arg in ("--build-arg", value)]
     args += ["--target", options.target, "--tag", options.tag]
