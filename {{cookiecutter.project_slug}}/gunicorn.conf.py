@@ -1,24 +1,25 @@
 """gunicorn settings for running in a container.
 
 Every value can be changed with an environment variable at `docker run` time;
-the defaults suit a container with a CPU limit behind a load balancer.
+the defaults suit a container with a CPU limit behind a load balancer. This
+file runs once, in gunicorn's master: every variable, the app's included, is
+checked here, and a bad one stops gunicorn before any worker starts.
 """
 
 import math
 import os
 from pathlib import Path
 
+from {{ cookiecutter.package_name }}.settings import Environment, Settings, SettingsError
+
 CGROUP = Path("/sys/fs/cgroup")
+{%- if cookiecutter.worker_class == "gevent" %}
+WORKER_CLASSES = ("gthread", "sync", "gevent")
+{%- else %}
+WORKER_CLASSES = ("gthread", "sync")  # gevent needs the gevent answer (its dependency)
+{%- endif %}
 
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SystemExit(f"gunicorn.conf.py: {name}={raw!r} is not a whole number") from None
+env = Environment()
 
 
 def cgroup_cpu_limit(root: Path = CGROUP) -> float | None:
@@ -57,14 +58,14 @@ def default_workers(worker_class: str, cpus: int) -> int:
 
 wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 # Containers must listen on all interfaces to be reachable through a port mapping.
-bind = f"0.0.0.0:{env_int('PORT', 8000)}"
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "{{ cookiecutter.worker_class }}")
-workers = env_int("WEB_CONCURRENCY", default_workers(worker_class, usable_cpus()))
+bind = f"0.0.0.0:{env.number('PORT', 8000, minimum=1, maximum=65535)}"
+worker_class = env.choice("GUNICORN_WORKER_CLASS", "{{ cookiecutter.worker_class }}", WORKER_CLASSES)
+workers = env.number("WEB_CONCURRENCY", default_workers(worker_class, usable_cpus()), minimum=1)
 # gthread only. A thread waiting on I/O (a database, another service) holds no
 # CPU, so more threads serve more such requests at once: measured with 10 ms
 # waits, 16 threads served 4x what 4 did, and CPU-bound requests lost nothing.
-threads = env_int("GUNICORN_THREADS", 16)
-worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)  # gevent only
+threads = env.number("GUNICORN_THREADS", 16, minimum=1)
+worker_connections = env.number("GUNICORN_WORKER_CONNECTIONS", 1000, minimum=1)  # gevent only
 
 # Worker heartbeats are file writes; on a disk-backed /tmp (the usual case in
 # a container) they can stall a worker long enough to be killed. /dev/shm is
@@ -75,27 +76,37 @@ worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 # The container's log is its output: access log to stdout, errors to stderr.
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# The app's settings, checked here too; LOG_LEVEL and LOG_FORMAT serve both.
+settings = Settings.read(env)
+loglevel = settings.log_level.lower()
+if settings.log_format == "json":
+    # One JSON object per line, access and error logs alike, headers escaped.
+    logger_class = "{{ cookiecutter.package_name }}.logs.JsonLogger"
 
 # gunicorn 25+ opens a control socket for `gunicornc` under $XDG_RUNTIME_DIR or
 # $HOME by default; in this image neither is writable, so every start would log
 # an ERROR. Off unless GUNICORN_CONTROL_SOCKET names a path (on the /tmp
 # tmpfs, e.g. /tmp/gunicorn.ctl; mode 0600, so only the app user can use it).
-control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
-if not control_socket_disable:
-    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+control_socket = env.matching("GUNICORN_CONTROL_SOCKET", "", r"/\S+", "an absolute path")
+control_socket_disable = not control_socket
 
 # On SIGTERM, finish in-flight requests for up to graceful_timeout seconds.
-graceful_timeout = env_int("GRACEFUL_TIMEOUT", 20)
-timeout = env_int("TIMEOUT", 30)
-keepalive = env_int("KEEPALIVE", 5)
+graceful_timeout = env.number("GRACEFUL_TIMEOUT", 20, minimum=0)
+timeout = env.number("TIMEOUT", 30, minimum=1)
+keepalive = env.number("KEEPALIVE", 5, minimum=0)
 
 # Trust X-Forwarded-* only from these proxies (comma-separated, "*" for any).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Off by default: each restart re-imports the app, and at 1000 requests that
 # cost a fifth of the throughput and multiplied p99 latency on one CPU. Set
 # MAX_REQUESTS to contain a leak you cannot fix yet; the 10% jitter keeps the
 # workers from restarting at the same moment.
-max_requests = env_int("MAX_REQUESTS", 0)
+max_requests = env.number("MAX_REQUESTS", 0, minimum=0)
 max_requests_jitter = max(max_requests // 10, 0)
+
+try:
+    env.check()
+except SettingsError as error:
+    # One line per bad variable, exit status 1, before gunicorn forks a worker.
+    raise SystemExit(str(error)) from None

@@ -1,4 +1,11 @@
+import json
+import re
+
+import pytest
+
 from {{ cookiecutter.package_name }} import __version__
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.settings import Settings
 
 
 def test_index_names_the_service(client):
@@ -70,3 +77,30 @@ def test_unhandled_exception_is_a_json_500(client):
     assert response.status_code == 500
     assert response.json["error"] == "Internal Server Error"
     assert "internal detail" not in response.get_data(as_text=True)
+
+
+def test_request_id_is_kept_when_well_formed(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "b7e2c1d0-trace.42"})
+    assert response.headers["X-Request-ID"] == "b7e2c1d0-trace.42"
+
+
+@pytest.mark.parametrize("given", [None, "", 'quote" and space', "x" * 129, "line\\nbreak"])
+def test_request_id_is_generated_otherwise(client, given):
+    headers = {} if given is None else {"X-Request-ID": given}
+    response = client.get("/nowhere", headers=headers)  # errors carry it too
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_json_logs_carry_the_request_id(capsys):
+    app = create_app(Settings(log_format="json"))
+
+    @app.get("/note")
+    def note():
+        app.logger.warning('a "quoted" note')
+        return {}
+
+    app.test_client().get("/note", headers={"X-Request-ID": "req-1"})
+    (line,) = capsys.readouterr().err.splitlines()
+    entry = json.loads(line)
+    assert entry["message"] == 'a "quoted" note'
+    assert (entry["level"], entry["request_id"]) == ("WARNING", "req-1")

@@ -1,6 +1,7 @@
 """gunicorn.conf.py, loaded as gunicorn loads it, and a real gunicorn run."""
 
 import contextlib
+import json
 import os
 import runpy
 import signal
@@ -50,9 +51,49 @@ def test_environment_overrides(monkeypatch):
     assert conf["forwarded_allow_ips"] == "*"
 
 
-def test_bad_number_names_the_variable(monkeypatch):
-    with pytest.raises(SystemExit, match="WEB_CONCURRENCY='many' is not a whole number"):
-        load_conf(monkeypatch, WEB_CONCURRENCY="many")
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("WEB_CONCURRENCY", "0", "expected a whole number from 1 up"),
+        ("WEB_CONCURRENCY", "many", "expected a whole number from 1 up"),
+        ("PORT", "0", "expected a whole number from 1 to 65535"),
+        ("GUNICORN_THREADS", "-4", "expected a whole number from 1 up"),
+        ("GUNICORN_WORKER_CLASS", "eventlet", "expected one of "),
+        ("TIMEOUT", "0", "expected a whole number from 1 up"),
+        ("LOG_LEVEL", "loud", "expected one of DEBUG"),
+        ("MAX_CONTENT_LENGTH", "-1", "expected a whole number from 1 up"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.300", "expected *, or IP addresses or networks"),
+        ("SERVICE_NAME", "my service", "expected 1 to 63 of a-z 0-9 . _ -"),
+        ("GUNICORN_CONTROL_SOCKET", "gunicorn.ctl", "expected an absolute path"),
+        ("LOG_FORMAT", "xml", "expected one of text, json"),
+    ],
+)
+def test_bad_settings_stop_the_master(monkeypatch, name, value, allowed):
+    """The app's settings too: checked here, before gunicorn forks a worker."""
+    with pytest.raises(SystemExit) as stopped:
+        load_conf(monkeypatch, **{name: value})
+    assert str(stopped.value).startswith(f"{name}={value!r}: {allowed}")
+    assert "\n" not in str(stopped.value)
+
+
+def test_real_gunicorn_refuses_bad_settings_before_any_worker():
+    env = {**os.environ, "WEB_CONCURRENCY": "0", "LOG_LEVEL": "loud"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(CONF)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [
+        "WEB_CONCURRENCY='0': expected a whole number from 1 up",
+        "LOG_LEVEL='loud': expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    ]
+    assert "Booting worker" not in result.stdout + result.stderr
+    print(f"refused in {time.monotonic() - started:.2f} s")
 
 
 def test_heartbeats_go_to_shared_memory(monkeypatch):
@@ -97,8 +138,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (local http only)
+def get(url: str, **headers: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (local http only)
+    with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
         return response.status, response.read()
 
 
@@ -142,6 +184,20 @@ def test_real_gunicorn_serves_healthz(monkeypatch, tmp_path):
     assert "GET /healthz" in server["log"]  # the access log reaches the output
     assert "[ERROR]" not in server["log"] and "Traceback" not in server["log"]
     assert list(tmp_path.iterdir()) == []  # no control socket unless asked for
+
+
+def test_json_logs_one_object_per_line():
+    agent = 'probe "quoted" \\ agent'
+    with gunicorn(LOG_FORMAT="json") as server:
+        url = f"http://127.0.0.1:{server['port']}/healthz"
+        get(url, **{"User-Agent": agent, "X-Request-ID": "req-7"})
+    entries = [json.loads(line) for line in server["log"].splitlines()]
+    (access,) = [e for e in entries if e.get("request_id") == "req-7"]
+    assert access["logger"] == "gunicorn.access" and access["path"] == "/healthz"
+    assert (access["status"], access["user_agent"]) == (200, agent)
+    assert any(
+        e["logger"] == "gunicorn.error" and "Booting worker" in e["message"] for e in entries
+    )
 
 
 def test_control_socket_when_asked_for(tmp_path):

@@ -1,12 +1,21 @@
 """The Flask application factory."""
 
+import logging
+import re
+import sys
+import uuid
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
+from .logs import JsonFormatter
 from .settings import Settings
+
+# A caller's request id is kept when it looks like one (a UUID, a trace id);
+# anything else, or none, gets a fresh one, so a header cannot forge log lines.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 # A readiness check returns nothing when its dependency is usable and raises
 # when it is not; /readyz answers 503 until every check passes.
@@ -41,6 +50,32 @@ def readyz():
     return {"status": "ready"}
 
 
+def assign_request_id() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def echo_request_id(response):
+    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    return response
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the current request's id to the app's JSON log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context() and "request_id" in g:
+            record.fields = {**getattr(record, "fields", {}), "request_id": g.request_id}
+        return True
+
+
+def use_json_logs(logger: logging.Logger) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    logger.handlers[:] = [handler]
+
+
 def json_error(error: HTTPException):
     """Every HTTP error, unhandled exceptions (500) included, as a JSON body."""
     body = {"error": error.name, "status": error.code, "message": error.description}
@@ -56,6 +91,10 @@ def create_app(
         SERVICE_NAME=settings.service_name, MAX_CONTENT_LENGTH=settings.max_content_length
     )
     app.logger.setLevel(settings.log_level)
+    if settings.log_format == "json":
+        use_json_logs(app.logger)
+    app.before_request(assign_request_id)
+    app.after_request(echo_request_id)
     app.extensions["readiness_checks"] = list(readiness_checks or [])
     app.register_blueprint(routes)
     app.register_error_handler(HTTPException, json_error)
