@@ -16,6 +16,20 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def reliability(session: nox.Session) -> None:
+    """The reliability cases at full length; writes docs/reliability.md.
+
+    CI runs the same tests shorter (10 s soak, 20,000 requests for memory).
+    """
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    full = ["--soak-seconds", "60", "--memory-requests", "100000"]
+    report = ["--reliability-report", "docs/reliability.md"]
+    session.run(
+        "pytest", "-m", "reliability", "-p", "no:randomly", *full, *report, *session.posargs
+    )
+
+
+@nox.session
 def plugin(session: nox.Session) -> None:
     """hatch-wheelhouse's own tests, against an editable install of it."""
     session.install("-e", "hatch_plugin", "pytest==9.2.0")

@@ -4,22 +4,21 @@ Each base is baked, locked, built with `nox -s image` (which runs the image
 checks of scripts/check_image.py), then probed further here.
 """
 
-import os
 import re
 import subprocess
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 import template_repo
-from answers import AWKWARD, RENAMED
+from answers import AWKWARD
 from images import (
+    BASES,
     DOCKER,
     build,
+    container,
     docker,
-    engine_problem,
     exported_files,
     nox,
     require_images,
@@ -28,103 +27,10 @@ from images import (
 
 pytestmark = pytest.mark.docker
 
-# The same upstream tarball python.org serves (same sha256), from Debian's
-# mirror: containers here reach it over plain HTTP, not python.org.
-SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
-
-# answers, the base image they build on, the size budget in MB (set from the
-# sizes measured, see the README's image section), and build arguments.
-BASES = {
-    "debian-trixie": ({}, "debian:trixie-slim", 150, []),
-    "debian-bookworm": (
-        {"debian_release": "bookworm", "python_version": "3.11"},
-        "debian:bookworm-slim",
-        150,
-        [],
-    ),
-    "official-trixie": ({"base": "official"}, "python:3.13-slim-trixie", 200, []),
-    # A plain build (PGO=0): PGO and LTO take about 14 minutes on 2 cores.
-    "source-trixie": (
-        {"base": "source"},
-        "debian:trixie-slim",
-        150,
-        ["PGO=0", f"PYTHON_URL={SOURCE_URL}"],
-    ),
-    # The gevent worker imports packages the service's own tests never load.
-    # Its distribution and import package are named apart, and its description
-    # needs escaping in the Dockerfile's LABEL.
-    "debian-trixie-gevent": (
-        {"worker_class": "gevent", **RENAMED, "description": AWKWARD["description"]},
-        "debian:trixie-slim",
-        160,
-        [],
-    ),
-}
-# Baked from a git clone of the template, with the cookiecutter CLI, as a user
-# does; the others from this folder through pytest-cookies.
-FROM_GIT = "debian-trixie"
-
-
-@pytest.fixture(scope="session")
-def docker_env(tool_env):
-    problem = engine_problem()
-    if problem:
-        # CI provisions an engine, so there a missing one is a failure.
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return {**tool_env, "DOCKER": DOCKER}
-
-
-@pytest.fixture(scope="session")
-def build_base(cookies_session, docker_env, template_git, tmp_path_factory):
-    """Bake, lock and `nox -s image` one base, once per test session."""
-    done = {}
-
-    def bake(name: str, answers: dict) -> Path:
-        answers = {"project_name": f"Image {name}", **answers}
-        if name != FROM_GIT:
-            return cookies_session.bake(extra_context=answers).project_path
-        out = tmp_path_factory.mktemp(name)
-        pairs = [f"{key}={value}" for key, value in answers.items()]
-        return template_repo.bake_project(f"git+{template_git.as_uri()}", out, docker_env, *pairs)
-
-    def build_base(name: str) -> dict:
-        if name in done:
-            return done[name]
-        answers, base_image, budget, build_args = BASES[name]
-        require_images(base_image)
-        project = bake(name, answers)
-        git = ["git", "-c", "user.name=slipway", "-c", "user.email=ci@slipway.invalid"]
-        run([*git, "init", "-q"], project, docker_env)
-        run([*git, "add", "-A"], project, docker_env)
-        run([*git, "commit", "-qm", "baked"], project, docker_env)
-        nox(project, docker_env, "-s", "lock")
-        tag = f"slipway-test/{name}:latest"
-        started = time.monotonic()
-        build_args = [arg for value in build_args for arg in ("--build-arg", value)]
-        output = nox(project, docker_env, "-s", "image", "--", "--tag", tag, *build_args)
-        print(f"\n[{name}] nox -s image: {time.monotonic() - started:.1f} s")
-        done[name] = {
-            "project": project,
-            "output": output,
-            "tag": tag,
-            "budget": budget,
-            "name": name,
-        }
-        return done[name]
-
-    return build_base
-
 
 @pytest.fixture(scope="session", params=BASES, ids=list(BASES))
 def built(request, build_base):
     return build_base(request.param)
-
-
-@pytest.fixture(scope="session")
-def default_image(build_base):
-    return build_base("debian-trixie")
 
 
 def test_image_checks_pass(built):
@@ -248,52 +154,22 @@ def test_sigterm_lets_the_in_flight_request_finish(default_image, docker_env, tm
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     tmp_path.chmod(0o755)
     (tmp_path / "slowapp.py").chmod(0o644)
-    container = docker(
-        "run",
-        "--detach",
-        "--publish",
-        "127.0.0.1::8000",
-        "--read-only",
-        "--tmpfs",
-        "/tmp",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--volume",
-        f"{tmp_path}:/opt/slow:ro",
-        "--env",
-        "PYTHONPATH=/opt/slow",
-        default_image["tag"],
-        "slowapp:app",
-    ).stdout.strip()
-    try:
-        port = docker("port", container, "8000/tcp").stdout.splitlines()[0].rsplit(":", 1)[1]
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, docker("logs", container).stderr
-                time.sleep(0.1)
+    mount = ("--volume", f"{tmp_path}:/opt/slow:ro", "--env", "PYTHONPATH=/opt/slow")
+    with container(default_image["tag"], *mount, command=("slowapp:app",)) as running:
         result = {}
 
         def slow_request():
-            with urllib.request.urlopen(f"{base}/slow", timeout=10) as response:
+            with urllib.request.urlopen(running.url("/slow"), timeout=10) as response:
                 result["status"], result["body"] = response.status, response.read()
 
         client = threading.Thread(target=slow_request)
         client.start()
         time.sleep(0.5)  # the request is in flight
         started = time.monotonic()
-        docker("stop", "--time", "10", container)
+        docker("stop", "--time", "10", running.id)
         stopped = time.monotonic() - started
         client.join(timeout=10)
-        exit_code = docker("inspect", "-f", "{{.State.ExitCode}}", container).stdout.strip()
-    finally:
-        docker("rm", "--force", container, check=False)
+        exit_code = docker("inspect", "-f", "{{.State.ExitCode}}", running.id).stdout.strip()
     print(f"\n[debian-trixie] SIGTERM with a request in flight: stopped in {stopped:.2f} s")
     assert result.get("status") == 200 and b'"slept":2' in result["body"]
     assert exit_code == "0"

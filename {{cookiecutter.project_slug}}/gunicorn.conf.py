@@ -95,8 +95,9 @@ graceful_timeout = env.number("GRACEFUL_TIMEOUT", 20, minimum=0)
 timeout = env.number("TIMEOUT", 30, minimum=1)
 keepalive = env.number("KEEPALIVE", 5, minimum=0)
 
-# Trust X-Forwarded-* only from these proxies (comma-separated, "*" for any).
-forwarded_allow_ips = env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# X-Forwarded-* headers are trusted only from the proxies in FORWARDED_ALLOW_IPS
+# (default 127.0.0.1,::1). gunicorn reads and checks that variable itself,
+# before this file runs.
 
 # Off by default: each restart re-imports the app, and at 1000 requests that
 # cost a fifth of the throughput and multiplied p99 latency on one CPU. Set

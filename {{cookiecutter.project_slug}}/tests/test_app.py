@@ -104,3 +104,12 @@ def test_json_logs_carry_the_request_id(capsys):
     entry = json.loads(line)
     assert entry["message"] == 'a "quoted" note'
     assert (entry["level"], entry["request_id"]) == ("WARNING", "req-1")
+
+
+def test_http11_without_host_is_a_json_400(client):
+    response = client.get("/", environ_overrides={"HTTP_HOST": ""})
+    assert response.status_code == 400
+    assert response.json["message"] == "HTTP/1.1 requests need a Host header"
+    # HTTP/1.0 has no such rule.
+    response = client.get("/", environ_overrides={"HTTP_HOST": "", "SERVER_PROTOCOL": "HTTP/1.0"})
+    assert response.status_code == 200

@@ -6,7 +6,7 @@ import sys
 import uuid
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, jsonify, request
+from flask import Blueprint, Flask, abort, current_app, g, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
@@ -48,6 +48,14 @@ def readyz():
     if failed:
         return {"status": "unavailable", "failed": failed}, 503
     return {"status": "ready"}
+
+
+def require_host() -> None:
+    """HTTP/1.1 requests must name their host (RFC 9112, 3.2); gunicorn lets them through."""
+    if request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1" and not request.environ.get(
+        "HTTP_HOST"
+    ):
+        abort(400, "HTTP/1.1 requests need a Host header")
 
 
 def assign_request_id() -> None:
@@ -94,6 +102,7 @@ def create_app(
     if settings.log_format == "json":
         use_json_logs(app.logger)
     app.before_request(assign_request_id)
+    app.before_request(require_host)
     app.after_request(echo_request_id)
     app.extensions["readiness_checks"] = list(readiness_checks or [])
     app.register_blueprint(routes)
