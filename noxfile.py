@@ -22,11 +22,10 @@ def reliability(session: nox.Session) -> None:
     CI runs the same tests shorter (10 s soak, 20,000 requests for memory).
     """
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    full = ["--soak-seconds", "60", "--memory-requests", "100000"]
-    report = ["--reliability-report", "docs/reliability.md"]
-    session.run(
-        "pytest", "-m", "reliability", "-p", "no:randomly", *full, *report, *session.posargs
-    )
+    # name=value: pytest would take a separate value for a path to start from.
+    full = ["--soak-seconds=60", "--memory-requests=100000"]
+    report = ["--reliability-report=docs/reliability.md"]
+    session.run("pytest", "-m", "reliability", *full, *report, *session.posargs)
 
 
 @nox.session
