@@ -314,7 +314,7 @@ def test_readiness_is_not_liveness(service, report):
 # A bad value for every variable in the generated README's table.
 BAD_SETTINGS = {
     "PORT": "http",
-    "WEB_CONCURRENCY": "0",
+    "WEB_CONCURRENCY": "many",  # gunicorn itself would answer with a traceback
     "GUNICORN_THREADS": "-1",
     "GUNICORN_WORKER_CLASS": "eventlet",
     "GRACEFUL_TIMEOUT": "soon",
@@ -329,10 +329,6 @@ BAD_SETTINGS = {
     "MAX_CONTENT_LENGTH": "-1",
     "GUNICORN_CONTROL_SOCKET": "relative.ctl",
 }
-
-
-# gunicorn reads this one itself, before its config file runs, and words the refusal.
-REFUSAL = {"FORWARDED_ALLOW_IPS": "Error: '10.0.0.300' does not appear to be an IPv4 or IPv6"}
 
 
 def readme_variables(project) -> list[str]:
@@ -366,12 +362,11 @@ def test_bad_settings_are_refused(default_image, report):
             docker("rm", "--force", cid, check=False)
         said = [line for line in lines if line.strip()]
         assert code != "0", name
-        assert len(said) == 1 and said[0].startswith(REFUSAL.get(name, f"{name}={value!r}: ")), said
+        assert len(said) == 1 and said[0].startswith(f"{name}={value!r}: expected "), said
     report(
         "8. Bad settings",
         f"each of the {len(names)} variables in the generated README, with a bad value",
-        "each: one line `NAME='value': expected …` (FORWARDED_ALLOW_IPS: gunicorn's own "
-        "`Error: … does not appear to be an IPv4 or IPv6 network`), exit code 1; "
-        f"slowest {slowest:.2f} s from container start to exit",
+        f"each: one line `NAME='value': expected …`, exit code 1; slowest {slowest:.2f} s "
+        "from container start to exit",
     )
     assert slowest < 1

@@ -1,9 +1,11 @@
 """gunicorn settings for running in a container.
 
 Every value can be changed with an environment variable at `docker run` time;
-the defaults suit a container with a CPU limit behind a load balancer. This
-file runs once, in gunicorn's master: every variable, the app's included, is
-checked here, and a bad one stops gunicorn before any worker starts.
+the defaults suit a container with a CPU limit behind a load balancer. Every
+variable, the app's included, is checked here, and a bad one stops the start
+with one line per problem. The image runs this file first through
+`python -m {{ cookiecutter.package_name }}.start`, before gunicorn itself reads
+WEB_CONCURRENCY and FORWARDED_ALLOW_IPS.
 """
 
 import math
@@ -95,9 +97,8 @@ graceful_timeout = env.number("GRACEFUL_TIMEOUT", 20, minimum=0)
 timeout = env.number("TIMEOUT", 30, minimum=1)
 keepalive = env.number("KEEPALIVE", 5, minimum=0)
 
-# X-Forwarded-* headers are trusted only from the proxies in FORWARDED_ALLOW_IPS
-# (default 127.0.0.1,::1). gunicorn reads and checks that variable itself,
-# before this file runs.
+# Trust X-Forwarded-* only from these proxies (comma-separated, "*" for any).
+forwarded_allow_ips = env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Off by default: each restart re-imports the app, and at 1000 requests that
 # cost a fifth of the throughput and multiplied p99 latency on one CPU. Set

@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "gunicorn.conf.py"
+# As the image starts it: settings checked, then gunicorn.
+START = [sys.executable, "-m", "{{ cookiecutter.package_name }}.start", "--config", str(CONF)]
 
 
 def load_conf(monkeypatch, **environ):
@@ -64,6 +66,7 @@ def test_environment_overrides(monkeypatch):
         ("SERVICE_NAME", "my service", "expected 1 to 63 of a-z 0-9 . _ -"),
         ("GUNICORN_CONTROL_SOCKET", "gunicorn.ctl", "expected an absolute path"),
         ("LOG_FORMAT", "xml", "expected one of text, json"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.300", "expected *, or IP addresses or networks"),
     ],
 )
 def test_bad_settings_stop_the_master(monkeypatch, name, value, allowed):
@@ -75,20 +78,16 @@ def test_bad_settings_stop_the_master(monkeypatch, name, value, allowed):
 
 
 def test_real_gunicorn_refuses_bad_settings_before_any_worker():
-    env = {**os.environ, "WEB_CONCURRENCY": "0", "LOG_LEVEL": "loud"}
+    # gunicorn itself would read these two first, and answer "abc" with a traceback.
+    env = {**os.environ, "WEB_CONCURRENCY": "abc", "FORWARDED_ALLOW_IPS": "nope"}
+    env["LOG_LEVEL"] = "loud"
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", str(CONF)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = subprocess.run(START, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert result.stderr.splitlines() == [
-        "WEB_CONCURRENCY='0': expected a whole number from 1 up",
+        "WEB_CONCURRENCY='abc': expected a whole number from 1 up",
         "LOG_LEVEL='loud': expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        "FORWARDED_ALLOW_IPS='nope': expected *, or IP addresses or networks",
     ]
     assert "Booting worker" not in result.stdout + result.stderr
     print(f"refused in {time.monotonic() - started:.2f} s")
@@ -149,11 +148,7 @@ def gunicorn(**environ):
     port = free_port()
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **environ}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(CONF)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        START, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     run = {"port": port, "log": ""}
     try:

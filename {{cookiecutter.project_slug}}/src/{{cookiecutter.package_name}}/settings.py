@@ -5,6 +5,7 @@ the master before any worker starts, so a bad value stops the container at
 once with one line per problem: `NAME=value: what is allowed`.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +34,19 @@ class Environment:
             return default
         if not re.fullmatch(pattern, raw):
             self.problems.append(f"{name}={raw!r}: expected {allowed}")
+            return default
+        return raw
+
+    def addresses(self, name: str, default: str) -> str:
+        """`*`, or comma-separated IP addresses and networks."""
+        raw = self.environ.get(name) or default
+        if raw.strip() == "*":
+            return "*"
+        try:
+            for item in raw.split(","):
+                ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            self.problems.append(f"{name}={raw!r}: expected *, or IP addresses or networks")
             return default
         return raw
 
