@@ -113,7 +113,7 @@ def image(session: nox.Session) -> None:
     # UV_PYTHON is nox's pointer to this session's venv: hatch must pick its own.
     env = {"HATCH_WHEELHOUSE_PYTHON_VERSION": python, "UV_PYTHON": None}
     session.run("hatch", "build", "-t", "wheel", env=env)
-    labels = {
+    build_args = {  # the OCI labels, and the time BuildKit dates the image by
         "VERSION": PYPROJECT["project"]["version"],
         "REVISION": git("rev-parse", "HEAD"),
         "CREATED": git("log", "-1", "--format=%cI"),  # the commit's time: reproducible
@@ -127,8 +127,8 @@ def image(session: nox.Session) -> None:
     epoch = git("log", "-1", "--format=%ct")
     if epoch.isdigit():
         # BuildKit 0.11+ dates the image, and 0.13+ can date every layer's files, by this.
-        labels["SOURCE_DATE_EPOCH"] = epoch
-    args = [arg for item in labels.items() for arg in ("--build-arg", "=".join(item))]
+        build_args["SOURCE_DATE_EPOCH"] = epoch
+    args = [arg for item in build_args.items() for arg in ("--build-arg", "=".join(item))]
     args += [arg for value in options.build_arg for arg in ("--build-arg", value)]
     args += ["--target", options.target, "--tag", options.tag]
     session.run(DOCKER, "build", *args, ".", env={"DOCKER_BUILDKIT": "1"}, external=True)
