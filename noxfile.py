@@ -40,12 +40,13 @@ def bench(session: nox.Session) -> None:
     """Measure generated images against a naive one; writes docs/benchmarks.md.
 
     Needs a Docker engine, the base images (.ci/provision) and wrk
-    (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython;
-    `-- --tuning-only` reruns only the gunicorn settings sweep. Build the
+    (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython and
+    shortens the load runs; `-- --serving-only`, `-- --profile-only` and
+    `-- --bytecode-only` rerun one section. Build the
     official stand-in with STANDIN_PGO=1 bash .ci/provision to compare like
     with like.
     """
-    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test", "bench"))
     session.run("python", "bench/run.py", *session.posargs)
 
 

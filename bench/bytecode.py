@@ -112,8 +112,9 @@ against `timestamp`, above 1 is faster.
 
 
 def replace_section(document: str, new: str) -> str:
-    """`document` with its bytecode section replaced, or `new` appended."""
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    """`document` with the section `new` heads (its first line) replaced, or `new` appended."""
+    heading = new.splitlines()[0]
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(document):
         return pattern.sub(lambda _: new + "\n", document).rstrip("\n") + "\n"
     return document.rstrip("\n") + "\n\n" + new

@@ -2,6 +2,8 @@
 
     nox -s bench                     # every variant, writes docs/benchmarks.md
     nox -s bench -- --quick          # source base without PGO, shorter load runs
+    nox -s bench -- --serving-only   # only the serving section (bench/serving.py)
+    nox -s bench -- --profile-only   # only where a worker's time goes (bench/worker_profile.py)
     nox -s bench -- --bytecode-only  # only the bytecode section (bench/bytecode.py)
 
 In one run on this machine: bakes the service for each base (and each gunicorn
@@ -50,39 +52,28 @@ class Variant:
     naive: bool = False
 
 
-DEFAULT, GEVENT = "default (debian trixie, gthread)", "default, gevent workers"
+DEFAULT, GTHREAD = "default (debian trixie, gevent)", "default, gthread workers"
 IO_PATH = "/bench/io"
-# Appended to each baked app.py: a request that spends 10 ms waiting, as one
-# querying a database would. It shows how each worker setting copes with I/O.
-IO_ROUTE = f"""
+# Appended to each baked app.py, for the benchmark only: a request that waits
+# (?ms=10 by default), as one querying a database would, and one that computes
+# for about a millisecond. They show how each worker setting copes with both.
+BENCH_ROUTES = f"""
 
 import time  # noqa: E402
 
 
 @routes.get("{IO_PATH}")
 def bench_io():
-    time.sleep(0.01)
-    return {{"waited_ms": 10}}
+    waited = int(request.args.get("ms", "10"))
+    time.sleep(waited / 1000)
+    return {{"waited_ms": waited}}
+
+
+@routes.get("/bench/cpu")
+def bench_cpu():
+    items = [{{"id": i, "score": i * 7919 % 1000 / 10}} for i in range(2000)]
+    return {{"top": sorted(items, key=lambda item: item["score"])[:10]}}
 """
-# gunicorn settings compared on the default image:
-# (worker class, workers, threads, max_requests: recycle a worker after that many requests).
-TUNING = [
-    ("gthread", 1, 4, 1000),
-    ("gthread", 1, 4, 0),
-    ("gthread", 1, 8, 0),
-    ("gthread", 1, 16, 0),
-    ("gthread", 1, 16, 1000),
-    ("gthread", 1, 32, 0),
-    ("gthread", 2, 4, 0),
-    ("gthread", 2, 8, 0),
-    ("gthread", 2, 16, 0),
-    ("gthread", 2, 8, 1000),
-    ("gthread", 2, 8, 10000),
-    ("sync", 3, 1, 0),
-    ("sync", 5, 1, 0),
-    ("gevent", 1, 1, 0),
-    ("gevent", 2, 1, 0),
-]
 
 
 def variants(quick: bool) -> list[Variant]:
@@ -98,7 +89,7 @@ def variants(quick: bool) -> list[Variant]:
             [*pgo, f"PYTHON_URL={SOURCE_URL}"],
         ),
         Variant("default, sync workers", {"worker_class": "sync"}),
-        Variant(GEVENT, {"worker_class": "gevent"}),
+        Variant(GTHREAD, {"worker_class": "gthread"}),
     ]
 
 
@@ -130,7 +121,7 @@ def bake(variant: Variant, workdir: Path) -> Path:
         cookiecutter(str(ROOT), no_input=True, output_dir=str(out), extra_context=variant.answers)
     )
     app = next(project.glob("src/*/app.py"))
-    app.write_text(app.read_text() + IO_ROUTE)
+    app.write_text(app.read_text() + BENCH_ROUTES)
     env = tool_env()
     sh("git", "init", "-q", cwd=project)
     sh("git", "add", "-A", cwd=project)
@@ -229,7 +220,7 @@ def wrk(url: str, seconds: int) -> dict:
     out = sh("wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
-        "p99_ms": parse_ms(re.search(r"99%\s+(\S+)", out)[1]),
+        "p99_ms": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]),
         "errors": "Non-2xx" in out or "Socket errors" in out,
     }
 
@@ -290,48 +281,6 @@ def measure(variant: Variant, workdir: Path, wrk_seconds: int) -> dict:
     result["cpu"] = cpu
     log(f"{variant.name}: {json.dumps({k: v for k, v in result.items() if k != 'cpu'})}")
     return result
-
-
-def tune(wrk_seconds: int) -> list[dict]:
-    """Each TUNING setting on the default image (gevent: its own image), via gunicorn's env."""
-    rows = []
-    for setting in TUNING:
-        worker_class, workers, threads, max_requests = setting
-        log(f"tuning: {worker_class}, {workers} worker(s), {threads} thread(s), {max_requests}")
-        env = {
-            "GUNICORN_WORKER_CLASS": worker_class,
-            "WEB_CONCURRENCY": workers,
-            "GUNICORN_THREADS": threads,
-            "MAX_REQUESTS": max_requests,
-        }
-        tag = image_tag(GEVENT if worker_class == "gevent" else DEFAULT)
-        run = serve(tag, wrk_seconds, env, paths=("/", IO_PATH))
-        rows.append({"setting": setting, **run})
-    return rows
-
-
-def tuning_table(rows: list[dict]) -> str:
-    lines = [
-        "| worker class | workers | threads | max_requests | idle memory (MiB) "
-        f"| `/` requests/s | `/` p99 (ms) | `{IO_PATH}` requests/s | `{IO_PATH}` p99 (ms) |",
-        "|---" * 9 + "|",
-    ]
-    for row in rows:
-        worker_class, workers, threads, max_requests = row["setting"]
-        cpu, io = row["load"]["/"], row["load"][IO_PATH]
-        cells = [
-            worker_class,
-            str(workers),
-            str(threads) if worker_class == "gthread" else "-",
-            str(max_requests or "off"),
-            f"{row['idle_mib']:.1f}",
-            f"{cpu['rps']:.0f}" + (" (errors)" if cpu["errors"] else ""),
-            f"{cpu['p99_ms']:.1f}",
-            f"{io['rps']:.0f}" + (" (errors)" if io["errors"] else ""),
-            f"{io['p99_ms']:.1f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 METRICS = [
@@ -404,9 +353,14 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/slipway-bench"))
     parser.add_argument(
-        "--tuning-only",
+        "--serving-only",
         action="store_true",
-        help="print the gunicorn settings table only, from a previous run's images",
+        help="measure serving throughput and replace that section of --output",
+    )
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="profile the default image's worker and replace that section of --output",
     )
     parser.add_argument(
         "--bytecode-only",
@@ -414,9 +368,12 @@ def main() -> None:
         help="measure the bytecode modes and replace that section of --output",
     )
     options = parser.parse_args()
-    import bytecode  # here: it imports this script as `run`, as bench/flags.py does
+    import bytecode  # here: they import this script as `run`, as bench/flags.py does
+    import serving
+    import worker_profile
 
     rounds = 3 if options.quick else 10
+    serving_rounds, serving_seconds = (1, 3) if options.quick else (3, 6)
     if options.bytecode_only:
         text = bytecode.section(bytecode.measure(options.workdir, rounds), rounds)
         options.output.write_text(bytecode.replace_section(options.output.read_text(), text))
@@ -426,13 +383,25 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("[bench] wrk is missing: apt-get install wrk")
     wrk_seconds = 5 if options.quick else 15
-    if options.tuning_only:
-        print(tuning_table(tune(wrk_seconds)))
+    if options.profile_only:
+        tags = serving.images(options.workdir)
+        text = worker_profile.section(worker_profile.measure(tags["default"], options.workdir))
+        options.output.write_text(bytecode.replace_section(options.output.read_text(), text))
+        log(f"wrote the profile section of {options.output}")
+        print(text)
+        return
+    if options.serving_only:
+        samples = serving.measure(options.workdir, serving_rounds, serving_seconds)
+        text = serving.section(samples, serving_rounds, serving_seconds)
+        options.output.write_text(bytecode.replace_section(options.output.read_text(), text))
+        log(f"wrote the serving section of {options.output}")
+        print(text)
         return
     shutil.rmtree(options.workdir, ignore_errors=True)
     started = time.monotonic()
     results = {v.name: measure(v, options.workdir, wrk_seconds) for v in variants(options.quick)}
-    tuning = tune(wrk_seconds)
+    samples = serving.measure(options.workdir, serving_rounds, serving_seconds)
+    profiles = worker_profile.measure(serving.images(options.workdir)["default"], options.workdir)
     startup = bytecode.section(bytecode.measure(options.workdir, rounds), rounds)
     command = "nox -s bench" + (" -- --quick" if options.quick else "")
     text = f"""# Benchmarks
@@ -453,16 +422,8 @@ appended to `app.py`, then `hatch build` and `docker build` (the naive image:
 
 {cpu_table(results)}
 
-## gunicorn settings
-
-The default image (the gevent rows: the gevent image) started with
-`GUNICORN_WORKER_CLASS`, `WEB_CONCURRENCY`, `GUNICORN_THREADS` and
-`MAX_REQUESTS`, one CPU,
-the same load on `/` (pure CPU) and on `{IO_PATH}` (waits 10 ms, as a
-database query would; added to the baked app by the benchmark only).
-
-{tuning_table(tuning)}
-
+{serving.section(samples, serving_rounds, serving_seconds)}
+{worker_profile.section(profiles)}
 {startup}"""
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text)

@@ -20,10 +20,14 @@ from cookiecutter.config import get_user_config
 from cookiecutter.repository import expand_abbreviations, is_repo_url, is_zip_file
 from cookiecutter.vcs import identify_repo
 
-# Paths that an answer makes unwanted: (question, answer) -> paths to remove.
+# Paths that an answer makes unwanted: (question, answer) -> paths to remove,
+# formatted with the answers.
+FAIR_WORKER = "src/{package_name}/workers.py"  # imports gevent: the gevent answer's only
 UNSELECTED = {
     ("ci", "none"): [".github"],
     ("license", "Proprietary"): ["LICENSE"],
+    ("worker_class", "gthread"): [FAIR_WORKER],
+    ("worker_class", "sync"): [FAIR_WORKER],
 }
 # cookiecutter's own bookkeeping, and what is local to the machine that baked.
 LOCAL_KEYS = {"_repo_dir", "_output_dir", "_checkout", "_template", "_commit", "__prompts__"}
@@ -94,7 +98,7 @@ def prune(project: Path, answers: dict) -> list[Path]:
     for (question, answer), paths in UNSELECTED.items():
         if answers[question] != answer:
             continue
-        for target in (project / rel for rel in paths):
+        for target in (project / rel.format(**answers) for rel in paths):
             if target.is_dir():
                 shutil.rmtree(target)
             elif target.exists():

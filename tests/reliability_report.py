@@ -21,7 +21,7 @@ def render(rows: list[tuple[str, str, str]], args: tuple[str, ...]) -> str:
 Written by `nox -s reliability` (`pytest {" ".join(args)}`) on {machine()}.
 The default image ran as production runs it (`--read-only --tmpfs /tmp
 --cap-drop ALL --security-opt no-new-privileges`) with `--cpus 1`, so one
-gthread worker of 16 threads; load came from Python threads on this machine,
+gevent worker; load came from Python threads on this machine,
 each keeping one keep-alive connection busy. The tests assert the outcomes
 (no failed request, no 5xx, no worker lost), not the timings, except the
 bounds the cases are about: a killed worker replaced within a second, a bad
@@ -33,11 +33,4 @@ memory stayed flat, and which the kernel reclaims under pressure.
 | case | what was done | what was measured |
 |---|---|---|
 {table}
-
-Slow clients (200 connections sending their headers at a byte a second while
-`/healthz` is probed) are not a case yet: gunicorn 27's gthread worker hands
-each new connection to a thread, which waits up to 5 s for the first byte and
-then reads the headers with no deadline, so 16 such clients hold all 16
-threads. That needs an event-driven front, which is the worker-model choice
-of the throughput work.
 """

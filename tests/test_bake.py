@@ -48,7 +48,7 @@ def test_defaults(cookies):
     assert recorded["base"] == "debian"
     assert recorded["python_version"] == "3.13"
     assert recorded["debian_release"] == "trixie"
-    assert recorded["worker_class"] == "gthread"
+    assert recorded["worker_class"] == "gevent"
 
 
 @pytest.mark.parametrize("answers", COMBOS, ids=[combo_id(a) for a in COMBOS])

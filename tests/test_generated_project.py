@@ -8,11 +8,11 @@ import pytest
 
 VARIANTS = {
     "default": {},
-    "official-bookworm-py3.12-gevent": {
+    "official-bookworm-py3.12-gthread": {
         "base": "official",
         "debian_release": "bookworm",
         "python_version": "3.12",
-        "worker_class": "gevent",
+        "worker_class": "gthread",
         "ci": "none",
         "project_name": "Order Tracker",
     },

@@ -1,6 +1,7 @@
 """The hook scripts' functions, called directly."""
 
 import json
+from pathlib import Path
 
 import pytest
 from answers import CONTEXT, ROOT, post, pre
@@ -102,19 +103,27 @@ def test_main_accepts_defaults(capsys):
     assert capsys.readouterr().err == ""
 
 
+def selectable_files(project: Path) -> None:
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / "LICENSE").write_text("x")
+    (project / "src" / "shop").mkdir(parents=True)
+    (project / "src" / "shop" / "workers.py").write_text("x")
+
+
 def test_prune_removes_unselected_files(tmp_path):
-    (tmp_path / ".github" / "workflows").mkdir(parents=True)
-    (tmp_path / "LICENSE").write_text("x")
-    removed = post.prune(tmp_path, {"ci": "none", "license": "Proprietary"})
-    assert sorted(p.name for p in removed) == [".github", "LICENSE"]
-    assert list(tmp_path.iterdir()) == []
+    selectable_files(tmp_path)
+    answers = {"ci": "none", "license": "Proprietary", "worker_class": "sync"}
+    removed = post.prune(tmp_path, {**answers, "package_name": "shop"})
+    assert sorted(p.name for p in removed) == [".github", "LICENSE", "workers.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
 def test_prune_keeps_selected_files(tmp_path):
-    (tmp_path / ".github").mkdir()
-    (tmp_path / "LICENSE").write_text("x")
-    assert post.prune(tmp_path, {"ci": "github", "license": "MIT"}) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "LICENSE"]
+    selectable_files(tmp_path)
+    answers = {"ci": "github", "license": "MIT", "worker_class": "gevent"}
+    assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
+    assert (tmp_path / "src" / "shop" / "workers.py").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "LICENSE", "src"]
 
 
 @pytest.mark.parametrize("value", ['The "orders" API', "back\\slash", "Café $HOME"])

@@ -59,9 +59,11 @@ def test_labels_and_user(built):
 
 def test_labels_keep_awkward_text(build_base):
     """The renamed package built (its wheel found), and Docker unescaped the LABEL."""
-    gevent = build_base("debian-trixie-gevent")
+    renamed = build_base("debian-trixie-gthread")
     key = "org.opencontainers.image.description"
-    label = docker("image", "inspect", "-f", f'{{{{index .Config.Labels "{key}"}}}}', gevent["tag"])
+    label = docker(
+        "image", "inspect", "-f", f'{{{{index .Config.Labels "{key}"}}}}', renamed["tag"]
+    )
     assert label.stdout.rstrip("\n") == AWKWARD["description"]
 
 

@@ -253,6 +253,55 @@ def test_bad_requests(service, report):
     assert workers_after == workers
 
 
+SLOW_CLIENTS = 200
+# Longer than the request a slow client sends in the time the case runs.
+SLOW_REQUEST = b"GET / HTTP/1.1\r\n" + HOST + b"X-Padding: " + b"x" * 64 + b"\r\n\r\n"
+
+
+def timed_probe(url: str) -> tuple[int | None, float]:
+    started = time.monotonic()
+    try:
+        status = status_of(url)
+    except OSError:
+        status = None  # no answer within status_of's 2 s
+    return status, time.monotonic() - started
+
+
+def test_slow_clients(service, report):
+    """Slow-loris: many connections send their headers a byte a second while
+    /healthz is probed every second."""
+    seconds = 12
+    with service() as running:
+        slow = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(SLOW_CLIENTS)]
+        cut: dict[int, float] = {}  # connection -> seconds until the server closed it
+        probes = []
+        started = time.monotonic()
+        for sent in range(seconds):
+            for number, sock in enumerate(slow):
+                if number not in cut:
+                    try:
+                        sock.send(SLOW_REQUEST[sent : sent + 1])
+                    except OSError:
+                        cut[number] = time.monotonic() - started
+            probes.append(timed_probe(running.url("/healthz")))
+            time.sleep(max(0.0, started + sent + 1 - time.monotonic()))
+        for sock in slow:
+            sock.close()
+    answered = [latency for status, latency in probes if status == 200]
+    first, last = min(cut.values(), default=0), max(cut.values(), default=0)
+    report(
+        "4. Slow clients",
+        f"{SLOW_CLIENTS} connections sending headers at a byte a second for {seconds} s, "
+        "`/healthz` probed each second",
+        f"{len(answered)} of {len(probes)} probes answered, the slowest in "
+        f"{max(answered, default=0) * 1000:.0f} ms; the server closed {len(cut)} slow "
+        f"connections, after {first:.0f}-{last:.0f} s",
+    )
+    assert len(answered) == len(probes)
+    assert max(answered) < 1
+    assert len(cut) == SLOW_CLIENTS  # none may hold a connection open indefinitely
+
+
 def test_memory_after_many_requests(service, memory_requests, report):
     with service() as running:
         Load(running.port, connections=16).run_until(1000)  # imports and caches warm
@@ -328,6 +377,7 @@ BAD_SETTINGS = {
     "SERVICE_NAME": "two words",
     "MAX_CONTENT_LENGTH": "-1",
     "GUNICORN_CONTROL_SOCKET": "relative.ctl",
+    "ACCESS_LOG": "maybe",
 }
 
 

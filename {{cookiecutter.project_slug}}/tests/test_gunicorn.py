@@ -33,9 +33,15 @@ def test_defaults(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     conf = load_conf(monkeypatch)
     assert conf["bind"] == "0.0.0.0:8000"
+    assert conf["worker"] == "{{ cookiecutter.worker_class }}"
+{%- if cookiecutter.worker_class == "gevent" %}
+    assert conf["worker_class"] == "{{ cookiecutter.package_name }}.workers.GeventWorker"
+{%- else %}
     assert conf["worker_class"] == "{{ cookiecutter.worker_class }}"
-    assert conf["workers"] == conf["default_workers"](conf["worker_class"], conf["usable_cpus"]())
+{%- endif %}
+    assert conf["workers"] == conf["default_workers"](conf["worker"], conf["usable_cpus"]())
     assert conf["accesslog"] == "-"
+    assert conf["logger_class"] == "{{ cookiecutter.package_name }}.logs.AccessLogger"
     # The README's documented defaults: 16 threads, no recycling.
     assert conf["threads"] == 16
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (0, 0)
@@ -47,9 +53,17 @@ def test_recycling_has_jitter(monkeypatch):
 
 
 def test_environment_overrides(monkeypatch):
-    conf = load_conf(monkeypatch, PORT="9001", WEB_CONCURRENCY="7", GUNICORN_THREADS="32")
+    conf = load_conf(
+        monkeypatch,
+        PORT="9001",
+        WEB_CONCURRENCY="7",
+        GUNICORN_THREADS="32",
+        GUNICORN_WORKER_CLASS="sync",
+        ACCESS_LOG="off",
+    )
     assert conf["bind"] == "0.0.0.0:9001"
-    assert (conf["workers"], conf["threads"]) == (7, 32)
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (7, 32, "sync")
+    assert conf["accesslog"] is None
 
 
 @pytest.mark.parametrize(
@@ -170,13 +184,41 @@ def gunicorn(**environ):
 
 def test_real_gunicorn_serves_healthz(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))  # where gunicorn's control socket would go
+    agent = 'probe "quoted" \\ agent'
     with gunicorn() as server:
-        status, body = get(f"http://127.0.0.1:{server['port']}/healthz")
+        url = f"http://127.0.0.1:{server['port']}/healthz?from=test"
+        status, body = get(url, **{"User-Agent": agent, "X-Request-ID": "req-3"})
     assert status == 200
     assert b'"ok"' in body
-    assert "GET /healthz" in server["log"]  # the access log reaches the output
+    # The access log reaches the output, header values escaped inside their quotes.
+    (line,) = [line for line in server["log"].splitlines() if line.endswith(" req-3")]
+    assert '"GET /healthz?from=test HTTP/1.1" 200 ' in line
+    assert ' "probe \\"quoted\\" \\\\ agent" ' in line
     assert "[ERROR]" not in server["log"] and "Traceback" not in server["log"]
     assert list(tmp_path.iterdir()) == []  # no control socket unless asked for
+
+
+{%- if cookiecutter.worker_class == "gevent" %}
+
+
+def test_gevent_worker_takes_connections_in_turn():
+    """One client pipelines many requests; another's single request is answered
+    among them, not after them all (gunicorn's own gevent worker serves the
+    first connection until its buffer is empty)."""
+    pipelined = 400
+    with gunicorn(WEB_CONCURRENCY="1") as server:
+        busy = socket.create_connection(("127.0.0.1", server["port"]))
+        request = "GET /healthz?busy={} HTTP/1.1\r\nHost: test\r\n\r\n"
+        busy.sendall("".join(request.format(n) for n in range(pipelined)).encode())
+        get(f"http://127.0.0.1:{server['port']}/healthz?single")
+        received = b""
+        while received.count(b"HTTP/1.1 200") < pipelined:
+            received += busy.recv(65536)
+        busy.close()
+    served = [line for line in server["log"].splitlines() if "GET /healthz?" in line]
+    position = next(i for i, line in enumerate(served) if "?single " in line)
+    assert position < pipelined // 2, f"answered after {position} pipelined requests"
+{%- endif %}
 
 
 def test_json_logs_one_object_per_line():

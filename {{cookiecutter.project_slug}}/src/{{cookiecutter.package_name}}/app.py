@@ -10,12 +10,12 @@ from flask import Blueprint, Flask, abort, current_app, g, has_request_context, 
 from werkzeug.exceptions import HTTPException
 
 from . import __version__
-from .logs import JsonFormatter
+from .logs import REQUEST_ID, JsonFormatter
 from .settings import Settings
 
 # A caller's request id is kept when it looks like one (a UUID, a trace id);
 # anything else, or none, gets a fresh one, so a header cannot forge log lines.
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 # A readiness check returns nothing when its dependency is usable and raises
 # when it is not; /readyz answers 503 until every check passes.
@@ -60,7 +60,8 @@ def require_host() -> None:
 
 def assign_request_id() -> None:
     given = request.headers.get("X-Request-ID", "")
-    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.request_id = given if WELL_FORMED_ID.match(given) else uuid.uuid4().hex
+    request.environ[REQUEST_ID] = g.request_id  # for gunicorn's access log
 
 
 def echo_request_id(response):

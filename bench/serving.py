@@ -1,0 +1,253 @@
+"""Serving throughput at equal CPU: the default image against the two peers.
+
+    nox -s bench -- --serving-only   # this section of docs/benchmarks.md alone
+
+The peers are the images a team would otherwise build: the naive one
+(bench/naive.Dockerfile: `gunicorn -w 4`, sync workers) and the pattern of the
+"perfect Python Dockerfile" seed (bench/gevent-peer.Dockerfile: Debian's
+Python, `-w 4 -k gevent`, heartbeats in /dev/shm, no access log). Beside them,
+the default image with the settings the choice was made from.
+
+Each configuration serves four workloads under wrk: a trivial request
+(`/healthz`), one that computes for about a millisecond, and ones that wait
+10 ms and 100 ms as a database or another service would. Rounds alternate
+between configurations, so a drift in the machine hits them alike; the tables
+give medians with the range across rounds. wrk talks to the container's own
+address (Docker's port proxy would spend CPU of its own) and, where the
+machine has CPUs to spare, runs on CPUs the container cannot use.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+from images import HARDENED  # the tests' flags: production's way to run the image
+from run import (
+    BENCH,
+    DEFAULT,
+    DOCKER,
+    HOST_CA,
+    Variant,
+    bake,
+    build,
+    image_tag,
+    log,
+    machine,
+    parse_mib,
+    parse_ms,
+    sh,
+)
+
+HEADING = "## Serving throughput"
+# (name, path, connections). 100 ms waits at 64 connections cap any server at
+# 640 requests/s, which every event-driven one reaches; 512 shows what each
+# can serve before its CPU runs out.
+WORKLOADS = [
+    ("trivial", "/healthz", 64),
+    ("compute", "/bench/cpu", 64),
+    ("wait 10 ms", "/bench/io?ms=10", 64),
+    ("wait 100 ms", "/bench/io?ms=100", 64),
+    ("wait 100 ms, 512 connections", "/bench/io?ms=100", 512),
+]
+NAIVE, PEER = "naive: `gunicorn -w 4` (sync)", "seed pattern: `-w 4 -k gevent`"
+CHOSEN = "slipway default: gevent, fair, access log"
+
+
+@dataclass
+class Configuration:
+    name: str
+    image: str  # a key of images()
+    env: dict = field(default_factory=dict)
+    both_cpu_counts: bool = False  # also measured with 2 CPUs
+
+
+CONFIGURATIONS = [
+    Configuration(NAIVE, "naive", both_cpu_counts=True),
+    Configuration(PEER, "peer", both_cpu_counts=True),
+    Configuration(CHOSEN, "default", both_cpu_counts=True),
+    Configuration("default, `ACCESS_LOG=off`", "default", {"ACCESS_LOG": "off"}),
+    Configuration(
+        "default, gunicorn's access logger",
+        "default",
+        {"GUNICORN_CMD_ARGS": "--logger-class gunicorn.glogging.Logger"},
+    ),
+    Configuration(
+        "default, gunicorn's gevent worker (not fair)",
+        "default",
+        {"GUNICORN_CMD_ARGS": "--worker-class gevent"},
+    ),
+    Configuration("default, 2 gevent workers per CPU", "default", {"WORKERS_PER_CPU": "2"}),
+    Configuration(
+        "gthread, 16 threads (the previous default)",
+        "default",
+        {"GUNICORN_WORKER_CLASS": "gthread"},
+    ),
+    Configuration(
+        "gthread, 64 threads",
+        "default",
+        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": 64},
+    ),
+]
+
+
+def images(workdir) -> dict[str, str]:
+    """The default image and the two peers, built from one baked project."""
+    variant = Variant(DEFAULT)
+    project = bake(variant, workdir / "serving")
+    tags = {"default": image_tag("serving default")}
+    log("serving: building the default image")
+    build(variant, project, tags["default"], no_cache=False)
+    for name in ("naive", "peer"):
+        dockerfile = "naive.Dockerfile" if name == "naive" else "gevent-peer.Dockerfile"
+        (project / dockerfile).write_text((BENCH / dockerfile).read_text())
+        ignore = (BENCH / "naive.Dockerfile.dockerignore").read_text()
+        (project / f"{dockerfile}.dockerignore").write_text(ignore)
+        tags[name] = image_tag(f"serving {name}")
+        log(f"serving: building the {name} image")
+        secret = ["--secret", f"id=ca,src={HOST_CA}"]
+        sh(DOCKER, "build", *secret, "-f", dockerfile, "-t", tags[name], ".", cwd=project)
+    return tags
+
+
+def cpu_sets(cpus: int) -> tuple[str, str | None]:
+    """CPUs for the container and for wrk: apart when the machine has enough."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) > cpus:
+        container, rest = available[-cpus:], available[:-cpus]
+        return ",".join(map(str, container)), ",".join(map(str, rest))
+    return ",".join(map(str, available)), None  # wrk shares the container's CPUs
+
+
+def start(tag: str, env: dict, cpus: int) -> tuple[str, str]:
+    """The image, hardened, on `cpus` CPUs; its id and address once /healthz answers."""
+    env = dict(env)
+    if "WORKERS_PER_CPU" in env:
+        env["WEB_CONCURRENCY"] = int(env.pop("WORKERS_PER_CPU")) * cpus
+    settings = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+    cpuset, _ = cpu_sets(cpus)
+    run = ["run", "--detach", "--cpus", str(cpus), "--cpuset-cpus", cpuset, *HARDENED]
+    container = sh(DOCKER, *run, *settings, tag).strip()
+    address_format = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    address = sh(DOCKER, "inspect", "-f", address_format, container).strip()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://{address}:8000/healthz", timeout=1).close()
+            return container, address
+        except OSError:
+            if time.monotonic() > deadline:
+                logs = sh(DOCKER, "logs", container)
+                sh(DOCKER, "rm", "--force", container)
+                raise SystemExit(f"[bench] {tag} {env} never served /healthz\n{logs}") from None
+            time.sleep(0.05)
+
+
+def wrk(url: str, connections: int, seconds: int, cpus: int) -> dict:
+    _, wrk_cpus = cpu_sets(cpus)
+    pin = ["taskset", "-c", wrk_cpus] if wrk_cpus else []
+    command = [*pin, "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "p99_ms": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]),
+        "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
+    }
+
+
+def measure_once(tag: str, configuration: Configuration, cpus: int, seconds: int) -> dict:
+    container, address = start(tag, configuration.env, cpus)
+    try:
+        time.sleep(2)  # idle, after the first request
+        memory = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
+        result = {"idle_mib": parse_mib(memory.split("/")[0])}
+        for name, path, connections in WORKLOADS:
+            result[name] = wrk(f"http://{address}:8000{path}", connections, seconds, cpus)
+    finally:
+        sh(DOCKER, "rm", "--force", container)
+    return result
+
+
+def measure(workdir, rounds: int, seconds: int) -> dict[int, dict[str, list[dict]]]:
+    tags = images(workdir)
+    samples: dict[int, dict[str, list[dict]]] = {1: {}, 2: {}}
+    for cpus in (1, 2):
+        chosen = [c for c in CONFIGURATIONS if cpus == 1 or c.both_cpu_counts]
+        for round_number in range(rounds):
+            for configuration in chosen:  # alternating: drift hits every configuration
+                progress = f"round {round_number + 1}/{rounds}, {configuration.name}"
+                log(f"serving: {cpus} CPU(s), {progress}")
+                run = measure_once(tags[configuration.image], configuration, cpus, seconds)
+                samples[cpus].setdefault(configuration.name, []).append(run)
+    return samples
+
+
+def median(runs: list[dict], workload: str, key: str) -> float:
+    return statistics.median(run[workload][key] for run in runs)
+
+
+def cell(runs: list[dict], workload: str) -> str:
+    """Median requests/s (range across rounds) and median p99, and errors if any."""
+    values = [run[workload]["rps"] for run in runs]
+    text = f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
+    text += f", p99 {median(runs, workload, 'p99_ms'):,.0f}"
+    errors = sum(run[workload]["errors"] for run in runs)
+    return text + (f", **{errors:,} errors**" if errors else "")
+
+
+def table(samples: dict[str, list[dict]]) -> str:
+    header = ["configuration", *(name for name, _, _ in WORKLOADS), "idle memory (MiB)"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for configuration, runs in samples.items():
+        cells = [configuration, *(cell(runs, name) for name, _, _ in WORKLOADS)]
+        cells.append(f"{statistics.median(run['idle_mib'] for run in runs):.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ratios(samples: dict[str, list[dict]]) -> str:
+    """The default against each peer: requests/s and p99, above 1 is better."""
+    lines = [
+        "| workload | " + " | ".join(f"vs {peer}" for peer in (NAIVE, PEER)) + " |",
+        "|---|---|---|",
+    ]
+    chosen = samples[CHOSEN]
+    for name, _, _ in WORKLOADS:
+        cells = []
+        for peer in (NAIVE, PEER):
+            rps = median(chosen, name, "rps") / median(samples[peer], name, "rps")
+            p99 = median(samples[peer], name, "p99_ms") / median(chosen, name, "p99_ms")
+            cells.append(f"x{rps:.2f} requests/s, x{p99:.2f} p99")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def section(samples: dict[int, dict[str, list[dict]]], rounds: int, seconds: int) -> str:
+    parts = []
+    for cpus, by_configuration in samples.items():
+        container, wrk_cpus = cpu_sets(cpus)
+        where = f"wrk on CPU {wrk_cpus}" if wrk_cpus else "wrk sharing them (no CPU to spare)"
+        title = (
+            f"### {cpus} CPU{'s' if cpus > 1 else ''} (`--cpus {cpus}`, CPU {container}; {where})"
+        )
+        against = f"The default against the peers:\n\n{ratios(by_configuration)}"
+        parts.append(f"{title}\n\n{table(by_configuration)}\n\n{against}")
+    body = "\n\n".join(parts)
+    return f"""{HEADING}
+
+Measured by `nox -s bench` (alone: `nox -s bench -- --serving-only`) on
+{machine()}. Every container hardened (`--read-only`, no capabilities);
+`wrk -t2 -c64 -d{seconds}s --latency` unless the workload names its
+connections; {rounds} alternating rounds. Each cell: the median requests/s,
+their range in brackets, then the median p99 latency in ms. "compute" builds
+and sorts 2,000 small dicts (about a millisecond of Python); "wait" sleeps, as
+a request waiting on a database would. Errors are wrk's socket errors (a 2 s
+timeout) and non-2xx answers.
+
+{body}
+"""
