@@ -19,6 +19,7 @@ machine has CPUs to spare, runs on CPUs the container cannot use.
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import time
@@ -97,6 +98,7 @@ CONFIGURATIONS = [
 def images(workdir) -> dict[str, str]:
     """The default image and the two peers, built from one baked project."""
     variant = Variant(DEFAULT)
+    shutil.rmtree(workdir / "serving", ignore_errors=True)  # a previous run's bake
     project = bake(variant, workdir / "serving")
     tags = {"default": image_tag("serving default")}
     log("serving: building the default image")

@@ -61,7 +61,8 @@ def record(tag: str, env: dict, workdir: Path) -> Counter:
     shares: Counter = Counter()
     for line in output.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        shares[stage(stack.split(";"))] += int(count)
+        if count.isdigit():  # py-spy can misread a frame's name, spaces and all
+            shares[stage(stack.split(";"))] += int(count)
     return shares
 
 
@@ -87,7 +88,7 @@ def section(profiles: dict[str, Counter]) -> str:
 Measured by `nox -s bench` (alone: `nox -s bench -- --profile-only`) on
 {machine()}: py-spy sampling the worker of the default image (one CPU,
 hardened) for {SECONDS} s under `wrk -c64` on `/healthz`, each sample put in the
-stage of a request it was in (bench/profile.py). Shares of the samples:
+stage of a request it was in (bench/worker_profile.py). Shares of the samples:
 
 | stage | {header} |
 |---{"|---" * len(profiles)}|

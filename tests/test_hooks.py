@@ -19,6 +19,7 @@ def answers(**overrides):
         "base": "debian",
         "debian_release": "trixie",
         "python_version": "3.13",
+        "worker_class": "gevent",
         "_debian_pythons": CONTEXT["_debian_pythons"],
         "_source_pythons": CONTEXT["_source_pythons"],
     }
