@@ -60,8 +60,8 @@ def usable_cpus(root: Path = CGROUP) -> int:
 def default_workers(worker: str, cpus: int) -> int:
     # Sync workers block on I/O, hence gunicorn's (2 x CPUs) + 1. gevent and
     # gthread workers overlap I/O themselves: one process per CPU. Measured on
-    # one CPU, a second process raised idle memory by half and p99 latency, for
-    # about as many requests served.
+    # one CPU, a second gevent process served 0.7x the trivial requests, with
+    # socket errors under load and a quarter more memory.
     return 2 * cpus + 1 if worker == "sync" else cpus
 
 
@@ -70,17 +70,19 @@ wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 bind = f"0.0.0.0:{env.number('PORT', 8000, minimum=1, maximum=65535)}"
 # The answer's worker class. gevent serves requests that wait (a database,
 # another service) as greenlets, thousands per worker: measured on one CPU it
-# served 10 ms waits about 2.5x faster than gthread's 16 threads, and trivial
-# requests about 1.4x faster. It runs a worker's requests in one thread, so a
+# served 10 ms waits 1.85x as fast as gthread's 16 threads, and trivial
+# requests 1.25x as fast. It runs a worker's requests in one thread, so a
 # request that computes for 50 ms holds that worker's others for 50 ms, and a
 # blocking call gevent cannot patch (a C database driver without gevent
 # support) holds them all: choose gthread for such services.
 worker = env.choice("GUNICORN_WORKER_CLASS", "{{ cookiecutter.worker_class }}", tuple(WORKER_CLASSES))
-worker_class = WORKER_CLASSES.get(worker, worker)
+worker_class = WORKER_CLASSES[worker]
 workers = env.number("WEB_CONCURRENCY", default_workers(worker, usable_cpus()), minimum=1)
 # gthread only: each thread serves one request at a time, so 16 threads serve
 # at most 160 requests/s that wait 100 ms; more threads cost CPU on every request.
 threads = env.number("GUNICORN_THREADS", 16, minimum=1)
+if worker != "gthread":
+    threads = 1  # gunicorn turns any other class into gthread when threads > 1
 # gevent only: requests in flight per worker; past it, connections wait in the backlog.
 worker_connections = env.number("GUNICORN_WORKER_CONNECTIONS", 1000, minimum=1)
 

@@ -42,8 +42,8 @@ def test_defaults(monkeypatch):
     assert conf["workers"] == conf["default_workers"](conf["worker"], conf["usable_cpus"]())
     assert conf["accesslog"] == "-"
     assert conf["logger_class"] == "{{ cookiecutter.package_name }}.logs.AccessLogger"
-    # The README's documented defaults: 16 threads, no recycling.
-    assert conf["threads"] == 16
+    # The README's documented defaults: 16 threads (for gthread), no recycling.
+    assert conf["threads"] == {{ 16 if cookiecutter.worker_class == "gthread" else 1 }}
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (0, 0)
 
 
@@ -58,12 +58,18 @@ def test_environment_overrides(monkeypatch):
         PORT="9001",
         WEB_CONCURRENCY="7",
         GUNICORN_THREADS="32",
-        GUNICORN_WORKER_CLASS="sync",
+        GUNICORN_WORKER_CLASS="gthread",
         ACCESS_LOG="off",
     )
     assert conf["bind"] == "0.0.0.0:9001"
-    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (7, 32, "sync")
+    assert (conf["workers"], conf["threads"], conf["worker_class"]) == (7, 32, "gthread")
     assert conf["accesslog"] is None
+
+
+def test_sync_workers_stay_sync(monkeypatch):
+    """gunicorn runs gthread instead of sync whenever threads > 1."""
+    conf = load_conf(monkeypatch, GUNICORN_WORKER_CLASS="sync", GUNICORN_THREADS="32")
+    assert (conf["worker_class"], conf["threads"]) == ("sync", 1)
 
 
 @pytest.mark.parametrize(
@@ -219,6 +225,21 @@ def test_gevent_worker_takes_connections_in_turn():
     position = next(i for i, line in enumerate(served) if "?single " in line)
     assert position < pipelined // 2, f"answered after {position} pipelined requests"
 {%- endif %}
+
+
+def test_empty_worker_count_means_the_default():
+    with gunicorn(WEB_CONCURRENCY="") as server:
+        status, _ = get(f"http://127.0.0.1:{server['port']}/healthz")
+    assert status == 200
+
+
+def test_malformed_request_is_a_400_and_logged():
+    with gunicorn() as server, socket.create_connection(("127.0.0.1", server["port"])) as sock:
+        lengths = b"Content-Length: 1\r\nContent-Length: 2\r\n"
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + lengths + b"\r\nab")
+        answer = sock.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert "Traceback" not in server["log"]
 
 
 def test_json_logs_one_object_per_line():

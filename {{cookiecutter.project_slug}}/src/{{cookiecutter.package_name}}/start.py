@@ -20,8 +20,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--config", "-c", required=True)
     options, _ = parser.parse_known_args(argv)
     runpy.run_path(options.config)  # SystemExit with one line per bad variable
+    # The config file reads an empty WEB_CONCURRENCY as unset; gunicorn would
+    # call int("") on it, so it goes.
+    environ = {k: v for k, v in os.environ.items() if (k, v) != ("WEB_CONCURRENCY", "")}
     # Replaces this process (same PID), with fixed arguments and no shell.
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", *argv])  # noqa: S606
+    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", *argv], environ)  # noqa: S606
 
 
 if __name__ == "__main__":
