@@ -86,6 +86,7 @@ def test_sync_workers_stay_sync(monkeypatch):
         ("SERVICE_NAME", "my service", "expected 1 to 63 of a-z 0-9 . _ -"),
         ("GUNICORN_CONTROL_SOCKET", "gunicorn.ctl", "expected an absolute path"),
         ("LOG_FORMAT", "xml", "expected one of text, json"),
+        ("ACCESS_LOG", "maybe", "expected one of on, off"),
         ("FORWARDED_ALLOW_IPS", "10.0.0.300", "expected *, or IP addresses or networks"),
     ],
 )

@@ -3,8 +3,8 @@
 gunicorn builds each access line from a dict of every request header and
 sends it through `logging`: measured on one CPU, a worker with that logger
 served 0.6 times the trivial requests of one with this one (docs/benchmarks.md
-in the template). `AccessLogger` formats the few fields it writes and hands the line
-to the log's stream in one system call. `JsonLogger` (LOG_FORMAT=json) writes
+in the template). `AccessLogger` formats the few fields it writes and writes
+the line to the log's stream itself. `JsonLogger` (LOG_FORMAT=json) writes
 the same fields, and gunicorn's error log, as one JSON object per line; the
 app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
 newline in a header cannot break a line.
@@ -73,10 +73,11 @@ class AccessLogger(Logger):
         data = (line + "\n").encode()
         for handler in self.access_log.handlers:
             if isinstance(handler, logging.StreamHandler):
-                # One write call per line, so workers' lines do not interleave.
-                with memoryview(data) as left:
-                    while left:
-                        left = left[os.write(handler.stream.fileno(), left) :]
+                # A pipe takes a line of up to 4 KiB in one write, so workers'
+                # lines do not interleave; a longer one may need more writes.
+                left = memoryview(data)
+                while left:
+                    left = left[os.write(handler.stream.fileno(), left) :]
             else:  # syslog and the like get a record
                 handler.handle(logging.makeLogRecord({"name": "gunicorn.access", "msg": line}))
 
