@@ -25,6 +25,7 @@ from cookiecutter.vcs import identify_repo
 FAIR_WORKER = "src/{package_name}/workers.py"  # imports gevent: the gevent answer's only
 UNSELECTED = {
     ("ci", "none"): [".github"],
+    ("deploy", "none"): ["deploy"],
     ("license", "Proprietary"): ["LICENSE"],
     ("worker_class", "gthread"): [FAIR_WORKER],
     ("worker_class", "sync"): [FAIR_WORKER],

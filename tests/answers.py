@@ -50,9 +50,13 @@ def supported_combinations() -> list[dict]:
     for i, (combo, worker, ci) in enumerate(
         itertools.product(combos, CONTEXT["worker_class"], CONTEXT["ci"])
     ):
-        # license changes one file only: rotate it rather than multiply the set.
+        # license and deploy each add or drop files independently of the rest:
+        # rotate them rather than multiply the set (deploy against ci's order).
         license_ = CONTEXT["license"][i % len(CONTEXT["license"])]
-        answers.append({**combo, "worker_class": worker, "ci": ci, "license": license_})
+        deploy = CONTEXT["deploy"][i // 2 % len(CONTEXT["deploy"])]
+        answers.append(
+            {**combo, "worker_class": worker, "ci": ci, "deploy": deploy, "license": license_}
+        )
     return [*answers, {**answers[0], **RENAMED}]
 
 
@@ -63,6 +67,7 @@ def combo_id(answers: dict) -> str:
         "py" + answers["python_version"],
         answers["worker_class"],
         "ci-" + answers["ci"],
+        "deploy-" + answers["deploy"],
         answers["license"].lower(),
     ]
     if "package_name" in answers:

@@ -9,6 +9,7 @@ import sys
 import tomllib
 from datetime import UTC, datetime
 
+import manifests
 import pytest
 from answers import AWKWARD, ROOT, combo_id, supported_combinations
 
@@ -33,6 +34,9 @@ def test_defaults(cookies):
         "Dockerfile",
         "scripts/check_image.py",
         ".github/workflows/ci.yml",
+        "deploy/base/kustomization.yaml",
+        "deploy/base/deployment.yaml",
+        "deploy/overlays/production/kustomization.yaml",
         "LICENSE",
         "README.md",
         "gunicorn.conf.py",
@@ -49,6 +53,7 @@ def test_defaults(cookies):
     assert recorded["python_version"] == "3.13"
     assert recorded["debian_release"] == "trixie"
     assert recorded["worker_class"] == "gevent"
+    assert recorded["deploy"] == "kubernetes"
 
 
 @pytest.mark.parametrize("answers", COMBOS, ids=[combo_id(a) for a in COMBOS])
@@ -72,6 +77,10 @@ def test_supported_combination(cookies, answers):
     )
     assert hadolint.returncode == 0, hadolint.stdout.decode()
     assert (project / ".github").exists() == (answers["ci"] == "github")
+    assert (project / "deploy").exists() == (answers["deploy"] == "kubernetes")
+    if answers["deploy"] == "kubernetes":
+        for folder in ("deploy/base", "deploy/overlays/production"):
+            assert manifests.schema_errors(manifests.render(project / folder)) == []
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
     assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
