@@ -20,6 +20,7 @@ def answers(**overrides):
         "debian_release": "trixie",
         "python_version": "3.13",
         "worker_class": "gevent",
+        "deploy": "kubernetes",
         "_debian_pythons": CONTEXT["_debian_pythons"],
         "_source_pythons": CONTEXT["_source_pythons"],
     }
@@ -106,6 +107,7 @@ def test_main_accepts_defaults(capsys):
 
 def selectable_files(project: Path) -> None:
     (project / ".github" / "workflows").mkdir(parents=True)
+    (project / "deploy" / "base").mkdir(parents=True)
     (project / "LICENSE").write_text("x")
     (project / "src" / "shop").mkdir(parents=True)
     (project / "src" / "shop" / "workers.py").write_text("x")
@@ -113,18 +115,18 @@ def selectable_files(project: Path) -> None:
 
 def test_prune_removes_unselected_files(tmp_path):
     selectable_files(tmp_path)
-    answers = {"ci": "none", "license": "Proprietary", "worker_class": "sync"}
+    answers = {"ci": "none", "deploy": "none", "license": "Proprietary", "worker_class": "sync"}
     removed = post.prune(tmp_path, {**answers, "package_name": "shop"})
-    assert sorted(p.name for p in removed) == [".github", "LICENSE", "workers.py"]
+    assert sorted(p.name for p in removed) == [".github", "LICENSE", "deploy", "workers.py"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
 def test_prune_keeps_selected_files(tmp_path):
     selectable_files(tmp_path)
-    answers = {"ci": "github", "license": "MIT", "worker_class": "gevent"}
+    answers = {"ci": "github", "deploy": "kubernetes", "license": "MIT", "worker_class": "gevent"}
     assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "LICENSE", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "LICENSE", "deploy", "src"]
 
 
 @pytest.mark.parametrize("value", ['The "orders" API', "back\\slash", "Café $HOME"])
