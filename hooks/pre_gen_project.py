@@ -11,6 +11,7 @@ import sys
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+KUBERNETES_NAME_MAX = 63  # RFC 1123 labels: Service and Namespace names, label values
 EMAIL = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+$")
 # Free text lands in TOML, Dockerfile LABEL and Python strings, each escaped
 # for its format there; line breaks and other control characters cannot be.
@@ -73,6 +74,24 @@ def check_plugin(requirement: str) -> str | None:
     )
 
 
+def check_kubernetes_name(answers: dict) -> str | None:
+    """deploy/ names the namespace, the objects and a label value after the slug."""
+    slug = answers["project_slug"]
+    if answers["deploy"] != "kubernetes":
+        return None
+    if len(slug) > KUBERNETES_NAME_MAX:
+        return (
+            f"project_slug {slug!r}: Kubernetes names and label values are at most "
+            f"{KUBERNETES_NAME_MAX} characters ({len(slug)} here); shorten it or answer deploy=none"
+        )
+    if slug == "default" or slug.startswith("kube-"):
+        return (
+            f"project_slug {slug!r}: the production overlay creates a namespace of that name, "
+            "and this one belongs to the cluster; choose another slug"
+        )
+    return None
+
+
 def check_base(answers: dict) -> str | None:
     base, release, python = answers["base"], answers["debian_release"], answers["python_version"]
     if base == "debian":
@@ -92,7 +111,7 @@ def check_base(answers: dict) -> str | None:
 
 def problems(answers: dict) -> list[str]:
     slug, package = answers["project_slug"], answers["package_name"]
-    found = [check_slug(slug)]
+    found = [check_slug(slug) or check_kubernetes_name(answers)]
     # A package name derived from a bad slug repeats the slug's problem.
     if not (found[0] and package == slug.replace("-", "_")):
         found.append(check_package(package))

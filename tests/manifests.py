@@ -45,8 +45,10 @@ def render(folder: Path) -> list[dict]:
     for image in kustomization.get("images", []):
         for container in containers(resources):
             if container["image"].split("@")[0].split(":")[0] == image["name"]:
-                name = image.get("newName", image["name"])
-                container["image"] = f"{name}:{image['newTag']}" if "newTag" in image else name
+                reference = image.get("newName", image["name"])
+                reference += f":{image['newTag']}" if "newTag" in image else ""
+                reference += f"@{image['digest']}" if "digest" in image else ""
+                container["image"] = reference
     return resources
 
 

@@ -143,6 +143,9 @@ def test_workflow_keeps_github_expressions(cookies):
         ({"author_name": "tab\there"}, "author_name"),
         ({"author_email": 'a"b@example.com'}, "author_email"),
         ({"hatch_wheelhouse": "wheelhouse>=1"}, "hatch_wheelhouse"),
+        ({"project_slug": "a" + "-b" * 32}, "project_slug"),
+        ({"project_name": "Default"}, "project_slug"),
+        ({"project_name": "Kube Proxy Cache"}, "project_slug"),
     ],
     ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v,
 )

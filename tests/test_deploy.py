@@ -51,6 +51,9 @@ def test_default_manifests_validate_and_keep_the_image_guarantees(cookies):
     assert {r["metadata"].get("namespace") for r in resources if r["kind"] != "Namespace"} == {
         "my-service"
     }
+    for resource in resources:  # RFC 1123 labels: the API server refuses longer ones
+        assert len(resource["metadata"]["name"]) <= 63
+        assert all(len(v) <= 63 for v in resource["metadata"].get("labels", {}).values())
     deployment, pod, app = deployment_of(project)
     assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
@@ -135,14 +138,20 @@ def test_the_pod_settings_run_and_serve(default_image):
 
 
 @pytest.mark.docker
-def test_grace_period_covers_the_drain(default_image):
-    """preStop pause + gunicorn's graceful_timeout, as the image's config computes
-    it with no variables set, must end before the kubelet's SIGKILL."""
+def test_probe_and_grace_arithmetic_holds(default_image):
+    """Against gunicorn.conf.py's defaults, as the image computes them with no
+    variables set: the preStop pause plus the drain end before the kubelet's
+    SIGKILL, and liveness gives up only after gunicorn's own worker TIMEOUT."""
     _, pod, app = deployment_of(default_image["project"])
-    read = "import runpy; print(runpy.run_path('/opt/app/gunicorn.conf.py')['graceful_timeout'])"
+    read = "import runpy; c = runpy.run_path('/opt/app/gunicorn.conf.py'); "
+    read += "print(c['graceful_timeout'], c['timeout'])"
     run = ("run", "--rm", "--entrypoint", "python", default_image["tag"], "-c", read)
-    graceful_timeout = int(docker(*run).stdout)
+    graceful_timeout, timeout = map(int, docker(*run).stdout.split())
     pause = app["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = pod["terminationGracePeriodSeconds"]
     print(f"preStop {pause} s + graceful_timeout {graceful_timeout} s < grace period {grace} s")
     assert pause + graceful_timeout < grace
+    liveness = app["livenessProbe"]
+    patience = liveness["periodSeconds"] * liveness["failureThreshold"]
+    print(f"liveness gives up after {patience} s; gunicorn's timeout is {timeout} s")
+    assert patience > timeout

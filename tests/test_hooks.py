@@ -273,3 +273,14 @@ def test_a_folder_without_the_plugin_is_refused(tmp_path):
     context = {**answers(), "ci": "none", "license": "MIT", "_template": "x", "_repo_dir": "x"}
     with pytest.raises(SystemExit, match=r"hatch_wheelhouse: no hatch_plugin/ in /\S+/x; "):
         post.main(project, context)
+
+
+def test_kubernetes_names_limit_the_slug_only_with_manifests():
+    longest = "a" + "-b" * 31  # 63 characters
+    assert pre.check_kubernetes_name(answers(project_slug=longest)) is None
+    too_long = longest + "c"
+    assert "at most 63 characters (64 here)" in pre.check_kubernetes_name(
+        answers(project_slug=too_long)
+    )
+    assert pre.check_kubernetes_name(answers(project_slug=too_long, deploy="none")) is None
+    assert "belongs to the cluster" in pre.check_kubernetes_name(answers(project_slug="kube-dns"))

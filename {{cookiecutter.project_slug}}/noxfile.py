@@ -1,11 +1,14 @@
 """Development sessions.
 
 `nox` runs lint and tests; `nox -s lock` pins the dependencies; `nox -s image`
-builds the container image and checks it; `nox -s serve` runs it locally.
+builds the container image and checks it; `nox -s serve` runs it locally;
+`nox -s release` builds, checks and pushes what a version tag ships.
 """
 
 import argparse
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +19,7 @@ import nox
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 SLUG = PYPROJECT["project"]["name"]
+VERSION = PYPROJECT["project"]["version"]
 WHEELHOUSE = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]["wheelhouse"]
 IMAGE_PYTHON = WHEELHOUSE["python-version"]
 UV = "uv==0.13.9"
@@ -25,6 +29,8 @@ DOCKER = os.environ.get("DOCKER", "docker")
 # How production should run the image: nothing writable but /tmp, no privileges.
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 HARDENED += ["--security-opt", "no-new-privileges"]
+# The stage that installs Debian's security updates: a refresh rebuilds it uncached.
+UPGRADED_STAGE = "{% if cookiecutter.base == "source" %}os{% else %}base{% endif %}"
 
 nox.needs_version = ">=2025.5.1"  # download_python
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -72,7 +78,7 @@ def lock_pylock(session: nox.Session, check: bool, extra: list[str]) -> None:
             session.error("pylock.toml is stale: run `nox -s lock` and commit the result")
 
 
-def image_options(session: nox.Session) -> argparse.Namespace:
+def image_options(session: nox.Session, release: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
     parser.add_argument(
         "--tag", help=f"image name (default {SLUG}:dev, or {SLUG}:dev-stage for --target dev)"
@@ -86,7 +92,17 @@ def image_options(session: nox.Session) -> argparse.Namespace:
     parser.add_argument(
         "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="for docker build"
     )
+    # BuildKit's layer cache outside the engine, e.g. type=gha in GitHub Actions.
+    parser.add_argument("--cache-from", action="append", default=[], metavar="SPEC")
+    parser.add_argument("--cache-to", action="append", default=[], metavar="SPEC")
     parser.add_argument("--port", type=int, default=8000, help="host port for `serve`")
+    if release:
+        parser.add_argument("--image", required=True, help="repository, e.g. ghcr.io/org/app")
+        parser.add_argument("--version-tag", required=True, help="the git tag, e.g. v1.2.0")
+        parser.add_argument("--push", action="store_true", help="push with SBOM and provenance")
+        parser.add_argument(
+            "--refresh", action="store_true", help="fresh base layers; push if packages changed"
+        )
     options = parser.parse_args(session.posargs)
     # Apart by default, so building the dev stage never replaces the image `serve` runs.
     options.tag = options.tag or f"{SLUG}:{'dev' if options.target == 'runtime' else 'dev-stage'}"
@@ -98,46 +114,139 @@ def git(*args: str) -> str:
     return result.stdout.strip() or "unknown"
 
 
-@nox.session
-def image(session: nox.Session) -> None:
-    """Build the image from a fresh wheelhouse, then check it runs as production does."""
-    options = image_options(session)
+def image_python(options: argparse.Namespace) -> str:
 {%- if cookiecutter.base == "official" %}
-    python = options.python
+    return options.python
 {%- else %}
-    python = IMAGE_PYTHON  # fixed by the base image
+    return IMAGE_PYTHON  # fixed by the base image
 {%- endif %}
+
+
+def build_dist(session: nox.Session, python: str, *targets: str) -> None:
+    """hatch build, whose hook writes dist/wheelhouse for the image's Python."""
     session.install(UV, *HATCH)
     lock_pylock(session, check=True, extra=[])
     # The wheelhouse for the image's Python; the lock covers every supported one.
     # UV_PYTHON is nox's pointer to this session's venv: hatch must pick its own.
     env = {"HATCH_WHEELHOUSE_PYTHON_VERSION": python, "UV_PYTHON": None}
-    session.run("hatch", "build", "-t", "wheel", env=env)
+    session.run("hatch", "build", *(f"--target={target}" for target in targets), env=env)
+
+
+def build_image(
+    session: nox.Session, options: argparse.Namespace, tags: list[str], *extra: str
+) -> None:
+    """The one `docker build` of every session: the image and release pipelines
+    differ only in `extra` (push, attestations, fresh base layers)."""
     build_args = {  # the OCI labels, and the time BuildKit dates the image by
-        "VERSION": PYPROJECT["project"]["version"],
+        "VERSION": VERSION,
         "REVISION": git("rev-parse", "HEAD"),
         "CREATED": git("log", "-1", "--format=%cI"),  # the commit's time: reproducible
         "SOURCE": git("remote", "get-url", "origin"),
 {%- if cookiecutter.base == "official" %}
-        "PYTHON_VERSION": python,
+        "PYTHON_VERSION": image_python(options),
 {%- endif %}
     }
-    if options.target == "dev":
-        download_devtools(session, python)
     epoch = git("log", "-1", "--format=%ct")
     if epoch.isdigit():
         # BuildKit 0.11+ dates the image, and 0.13+ can date every layer's files, by this.
         build_args["SOURCE_DATE_EPOCH"] = epoch
     args = [arg for item in build_args.items() for arg in ("--build-arg", "=".join(item))]
     args += [arg for value in options.build_arg for arg in ("--build-arg", value)]
-    args += ["--target", options.target, "--tag", options.tag]
-    session.run(DOCKER, "build", *args, ".", env={"DOCKER_BUILDKIT": "1"}, external=True)
+    args += [arg for spec in options.cache_from for arg in ("--cache-from", spec)]
+    args += [arg for spec in options.cache_to for arg in ("--cache-to", spec)]
+    args += ["--target", options.target, *(arg for tag in tags for arg in ("--tag", tag))]
+    # Caches, pushes and attestations need buildx; a plain build, any BuildKit engine.
+    command = [DOCKER, "build"]
+    if extra or options.cache_from or options.cache_to:
+        # A builder other than the engine's own keeps the image unless loaded.
+        command = [DOCKER, "buildx", "build", *([] if "--push" in extra else ["--load"])]
+    session.run(*command, *args, *extra, ".", env={"DOCKER_BUILDKIT": "1"}, external=True)
+
+
+def check_image(session: nox.Session, tag: str) -> None:
+    session.run("python", "scripts/check_image.py", tag, env={"DOCKER": DOCKER})
+
+
+@nox.session
+def image(session: nox.Session) -> None:
+    """Build the image from a fresh wheelhouse, then check it runs as production does."""
+    options = image_options(session)
+    python = image_python(options)
+    build_dist(session, python, "wheel")
+    if options.target == "dev":
+        download_devtools(session, python)
+    build_image(session, options, [options.tag])
     if options.target == "dev":
         # The project's tests, inside the image, against the installed service.
         tests = f"{Path('tests').resolve()}:/opt/app/tests:ro"
         session.run(DOCKER, "run", "--rm", "--volume", tests, options.tag, external=True)
     else:
-        session.run("python", "scripts/check_image.py", options.tag, env={"DOCKER": DOCKER})
+        check_image(session, options.tag)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """What a version tag ships: dist/ (wheel, sdist, wheelhouse) and the checked image.
+
+    `-- --image REPO --version-tag vX.Y.Z` builds and checks REPO:X.Y.Z and
+    REPO:sha-COMMIT; `--push` then pushes them with an SBOM and a provenance
+    attestation and writes the digest to dist/image-digest; `--refresh`
+    rebuilds with fresh base layers and pushes only when a system package
+    changed. The release pipelines run exactly this.
+    """
+    options = image_options(session, release=True)
+    if options.version_tag != f"v{VERSION}":
+        session.error(
+            f"tag {options.version_tag} does not match version {VERSION} in pyproject.toml: "
+            f"tag v{VERSION}, or change the version and tag again"
+        )
+    build_dist(session, image_python(options), "wheel", "sdist")
+    tags = [f"{options.image}:{VERSION}", f"{options.image}:sha-{git('rev-parse', 'HEAD')}"]
+    fresh = ["--pull", "--no-cache-filter", UPGRADED_STAGE] if options.refresh else []
+    if options.refresh:
+        published = f"{options.image}:{VERSION}"
+        session.run(DOCKER, "pull", "--quiet", published, external=True)
+        before = packages(published)
+    build_image(session, options, tags, *fresh)
+    check_image(session, tags[0])
+    if options.refresh:
+        changed = package_changes(before, packages(tags[0]))
+        session.log("\n".join(changed) or "no system package changed: nothing to push")
+        if not changed:
+            return
+    if options.push:
+        metadata = Path("dist/image-metadata.json")
+        attest = ["--sbom=true", "--provenance=mode=max", "--metadata-file", str(metadata)]
+        # Cached from the build above: the same layers, now pushed with attestations.
+        build_image(session, options, tags, *fresh, "--push", *attest)
+        digest = json.loads(metadata.read_text())["containerimage.digest"]
+        Path("dist/image-digest").write_text(digest + "\n")
+        session.log(f"pushed {', '.join(tags)} at {digest}")
+
+
+def packages(image: str) -> dict[str, str]:
+    """The image's Debian packages and versions, read by its own Python (no shell needed)."""
+    read = "print(open('/var/lib/dpkg/status').read())"
+    result = subprocess.run(
+        [DOCKER, "run", "--rm", "--entrypoint", "python", image, "-c", read],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = {}
+    for stanza in result.stdout.split("\n\n"):
+        fields = dict(re.findall(r"^(Package|Version): (.+)$", stanza, re.M))
+        if "Package" in fields:
+            installed[fields["Package"]] = fields["Version"]
+    return installed
+
+
+def package_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return [
+        f"{name}: {before.get(name, '(none)')} -> {after.get(name, '(removed)')}"
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    ]
 
 
 def download_devtools(session: nox.Session, python: str) -> None:
