@@ -34,6 +34,9 @@ def test_defaults(cookies):
         "Dockerfile",
         "scripts/check_image.py",
         ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+        ".github/workflows/rebuild.yml",
+        ".github/dependabot.yml",
         "deploy/base/kustomization.yaml",
         "deploy/base/deployment.yaml",
         "deploy/overlays/production/kustomization.yaml",
@@ -126,7 +129,7 @@ def test_workflow_keeps_github_expressions(cookies):
     result = cookies.bake()
     workflow = (result.project_path / ".github/workflows/ci.yml").read_text()
     assert "python-version: ${{ matrix.python }}" in workflow
-    assert "tests-${{ matrix.python }}" in workflow
+    assert "PYTHON: ${{ matrix.python }}" in workflow
 
 
 @pytest.mark.parametrize(
