@@ -217,8 +217,9 @@ def release(session: nox.Session) -> None:
     if options.push:
         metadata = Path("dist/image-metadata.json")
         attest = ["--sbom=true", "--provenance=mode=max", "--metadata-file", str(metadata)]
-        # Cached from the build above: the same layers, now pushed with attestations.
-        build_image(session, options, tags, *fresh, "--push", *attest)
+        # From the cache of the build checked above (no fresh layers again: a
+        # second uncached upgrade could differ), now pushed with attestations.
+        build_image(session, options, tags, "--push", *attest)
         digest = json.loads(metadata.read_text())["containerimage.digest"]
         Path("dist/image-digest").write_text(digest + "\n")
         session.log(f"pushed {', '.join(tags)} at {digest}")
