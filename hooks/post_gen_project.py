@@ -24,7 +24,9 @@ from cookiecutter.vcs import identify_repo
 # formatted with the answers.
 FAIR_WORKER = "src/{package_name}/workers.py"  # imports gevent: the gevent answer's only
 UNSELECTED = {
-    ("ci", "none"): [".github"],
+    ("ci", "github"): [".gitlab-ci.yml"],
+    ("ci", "gitlab"): [".github"],
+    ("ci", "none"): [".github", ".gitlab-ci.yml"],
     ("deploy", "none"): ["deploy"],
     ("license", "Proprietary"): ["LICENSE"],
     ("worker_class", "gthread"): [FAIR_WORKER],

@@ -51,8 +51,9 @@ def supported_combinations() -> list[dict]:
         itertools.product(combos, CONTEXT["worker_class"], CONTEXT["ci"])
     ):
         # license and deploy each add or drop files independently of the rest:
-        # rotate them rather than multiply the set (deploy against ci's order).
-        license_ = CONTEXT["license"][i % len(CONTEXT["license"])]
+        # rotate them rather than multiply the set, out of step with ci's order
+        # (ci changes every answer set, the worker every third).
+        license_ = CONTEXT["license"][(i + i // 3) % len(CONTEXT["license"])]
         deploy = CONTEXT["deploy"][i // 2 % len(CONTEXT["deploy"])]
         answers.append(
             {**combo, "worker_class": worker, "ci": ci, "deploy": deploy, "license": license_}

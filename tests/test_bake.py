@@ -80,6 +80,13 @@ def test_supported_combination(cookies, answers):
     )
     assert hadolint.returncode == 0, hadolint.stdout.decode()
     assert (project / ".github").exists() == (answers["ci"] == "github")
+    assert (project / ".gitlab-ci.yml").exists() == (answers["ci"] == "gitlab")
+    # Copied unrendered: test_workflows.py's checks of the template's own files
+    # hold for every bake.
+    for path in [*(project / ".github").rglob("*.yml"), project / ".gitlab-ci.yml"]:
+        if path.exists():
+            template = ROOT / "{{cookiecutter.project_slug}}" / path.relative_to(project)
+            assert path.read_bytes() == template.read_bytes()
     assert (project / "deploy").exists() == (answers["deploy"] == "kubernetes")
     if answers["deploy"] == "kubernetes":
         for folder in ("deploy/base", "deploy/overlays/production"):

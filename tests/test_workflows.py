@@ -1,8 +1,11 @@
-"""The generated GitHub workflows: valid, hardened, and running only what nox runs here.
+"""The generated pipelines (GitHub workflows, .gitlab-ci.yml): valid, hardened,
+and running only what nox runs here.
 
-No runner can be reached from these machines: the workflows are checked against
-GitHub's schemas (check-jsonschema) and zizmor's audits, and every command they
-run is a nox session of the generated project, which the image tests run for real.
+No runner can be reached from these machines: the files are checked against
+GitHub's and GitLab's schemas (check-jsonschema) and zizmor's audits, and every
+command they run is a nox session of the generated project, which the image
+tests run for real. They are copied unrendered, so every bake has these files
+(test_bake.py checks it).
 """
 
 import contextlib
@@ -10,16 +13,18 @@ import importlib.util
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 import yaml
-from images import docker, nox
+from images import DOCKER, docker, nox
 
 WORKFLOWS = ("ci", "release", "rebuild")
 # `uvx "$NOX" -s SESSION [-- ARGS]`: how every workflow step runs the project's tools.
-NOX_STEP = re.compile(r'uvx "\$NOX" -s "?([\w.${}-]+)"?(?: -- (.*))?')
+NOX_STEP = re.compile(r'uvx "\$NOX" -s "?([\w.${}-]+)"?(?: -- ([^\n]*))?')
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 WRITE_SCOPES = {"contents", "packages", "id-token", "attestations"}
 
@@ -27,6 +32,13 @@ WRITE_SCOPES = {"contents", "packages", "id-token", "attestations"}
 @pytest.fixture(scope="module")
 def project(cookies_session):
     return cookies_session.bake().project_path
+
+
+@pytest.fixture(scope="module")
+def gitlab(cookies_session):
+    """A project with ci=gitlab, and its pipeline file."""
+    project = cookies_session.bake(extra_context={"ci": "gitlab"}).project_path
+    return project, yaml.safe_load((project / ".gitlab-ci.yml").read_text())
 
 
 def workflow(project, name: str) -> dict:
@@ -169,3 +181,115 @@ def test_refresh_compares_system_packages(build_base, docker_env):
     assert session.package_changes(installed, session.packages(trixie["tag"])) == []
     changes = session.package_changes(installed, session.packages(bookworm["tag"]))
     assert any(line.startswith("libc6: ") and " -> " in line for line in changes), changes
+
+
+def test_gitlab_ci_matches_gitlabs_schema(gitlab):
+    project, _ = gitlab
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.gitlab-ci"]
+    result = subprocess.run([*command, str(project / ".gitlab-ci.yml")], capture_output=True)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert not (project / ".github").exists()
+
+
+def gitlab_jobs(document: dict):
+    """The jobs that run (hidden ones, named with a dot, are only templates)."""
+    return {name: job for name, job in document.items() if "script" in job and name[0] != "."}
+
+
+def test_every_gitlab_job_runs_a_session_the_noxfile_has(gitlab, tool_env):
+    project, document = gitlab
+    jobs = gitlab_jobs(document)
+    ran = []
+    for name, job in jobs.items():
+        pythons = [p for entry in job.get("parallel", {}).get("matrix", []) for p in entry["PYTHON"]]
+        for line in job["script"]:
+            line = " ".join(line.split())  # a folded block is one command
+            assert "docker build" not in line and "hatch build" not in line, name
+            for session, args in NOX_STEP.findall(line):
+                for python in pythons or [None]:
+                    resolved = session.replace("$PYTHON", python) if python else session
+                    ran.append((name, resolved, args))
+    names = sorted({session for _, session, _ in ran})
+    # nox fails, naming it, if any of them is not a session of the generated noxfile.
+    listed = json.loads(nox(project, tool_env, "--list", "--json", "--sessions", *names))
+    assert sorted(s["session"] for s in listed) == names
+    # Every Python the noxfile tests on has its job.
+    tests = json.loads(nox(project, tool_env, "--list", "--json", "--sessions", "tests"))
+    assert {s for _, s, _ in ran if s.startswith("tests-")} == {s["session"] for s in tests}
+    assert ("lint", "lint", "") in ran and ("lock", "lock", "--check") in ran
+    [(_, image_args)] = [(s, a) for job, s, a in ran if job == "build-image"]
+    assert "--cache-from" in image_args and "--cache-to" in image_args
+    assert any(j == "release" and '"$CI_COMMIT_TAG" --push' in a for j, s, a in ran)
+    assert any(j == "rebuild" and s == "release" and "--refresh --push" in a for j, s, a in ran)
+
+
+def test_gitlab_pushes_only_from_tags_and_schedules(gitlab):
+    """Pushing jobs: never for a merge request, never cancelled half-way, one at a
+    time; checks: for merge requests and branches, cancelled by a newer push."""
+    _, document = gitlab
+    jobs = gitlab_jobs(document)
+    for name, job in jobs.items():
+        script = " ".join(job["script"])
+        rules = " ".join(rule["if"] for rule in job.get("rules", document[".checks"]["rules"]))
+        if "--push" in script:
+            assert job["interruptible"] is False and job["resource_group"] == "release", name
+            assert "merge_request_event" not in rules and "CI_COMMIT_BRANCH" not in rules, name
+        else:
+            assert job.get("interruptible", document["default"]["interruptible"]) is True, name
+            assert "CI_COMMIT_TAG" not in rules and "schedule" not in rules, name
+    assert {"release", "rebuild"} <= {n for n, j in jobs.items() if "--push" in " ".join(j["script"])}
+    assert document["workflow"]["auto_cancel"]["on_new_commit"] == "interruptible"
+
+
+@contextlib.contextmanager
+def engine_over_tcp(host: str):
+    """This machine's engine, its socket forwarded to a TCP port on `host`: what
+    a docker-in-docker service looks like from a CI job's container."""
+    server = socket.create_server((host, 0))
+
+    def pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+            target.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:  # closed
+                return
+            engine = socket.socket(socket.AF_UNIX)
+            engine.connect("/var/run/docker.sock")
+            for ends in ((client, engine), (engine, client)):
+                threading.Thread(target=pipe, args=ends, daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+@pytest.mark.docker
+def test_check_image_from_a_job_container(default_image, docker_env):
+    """As in a GitLab job: scripts/check_image.py runs in a container of its own
+    and reaches the engine, and the ports the engine publishes, over TCP (its
+    own 127.0.0.1 is not where they are)."""
+    bridge = "{{range .IPAM.Config}}{{.Gateway}}{{end}}"
+    gateway = docker("network", "inspect", "bridge", "-f", bridge).stdout.strip()
+    scripts = default_image["project"] / "scripts"
+    with engine_over_tcp(gateway) as port:
+        job = [
+            "run",
+            "--rm",
+            *("--env", f"DOCKER_HOST=tcp://{gateway}:{port}"),
+            *("--volume", f"{DOCKER}:/usr/local/bin/docker:ro"),
+            *("--volume", f"{scripts}:/job:ro"),
+            "python:3.13-slim-trixie",
+            *("python", "/job/check_image.py", default_image["tag"]),
+        ]
+        result = docker(*job, check=False, timeout=180)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "serving /healthz with 200" in output and "stopped by SIGTERM" in output

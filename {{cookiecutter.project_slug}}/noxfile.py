@@ -155,12 +155,20 @@ def build_image(
     args += [arg for spec in options.cache_from for arg in ("--cache-from", spec)]
     args += [arg for spec in options.cache_to for arg in ("--cache-to", spec)]
     args += ["--target", options.target, *(arg for tag in tags for arg in ("--tag", tag))]
-    # Caches, pushes and attestations need buildx; a plain build, any BuildKit engine.
-    command = [DOCKER, "build"]
-    if extra or options.cache_from or options.cache_to:
-        # A builder other than the engine's own keeps the image unless loaded.
-        command = [DOCKER, "buildx", "build", *([] if "--push" in extra else ["--load"])]
+    if has_buildx():
+        # The selected builder (CI sets up one that can push attestations and
+        # export caches) may keep its result to itself: load it or push it.
+        command = [DOCKER, "buildx", "build", "--push" if "--push" in extra else "--load"]
+        extra = tuple(arg for arg in extra if arg != "--push")
+    elif extra or options.cache_from or options.cache_to:
+        session.error(f"caches, pushes and --refresh need docker buildx: {DOCKER} has none")
+    else:
+        command = [DOCKER, "build"]  # the engine's own BuildKit
     session.run(*command, *args, *extra, ".", env={"DOCKER_BUILDKIT": "1"}, external=True)
+
+
+def has_buildx() -> bool:
+    return subprocess.run([DOCKER, "buildx", "version"], capture_output=True).returncode == 0
 
 
 def check_image(session: nox.Session, tag: str) -> None:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 DOCKER = os.environ.get("DOCKER", "docker")
@@ -68,6 +69,15 @@ def answers(url: str) -> bool:
         return False
 
 
+def engine_host() -> str:
+    """Where published ports are: this machine, or the host of an engine reached
+    over TCP (DOCKER_HOST=tcp://docker:2376 for CI's docker-in-docker service)."""
+    url = urllib.parse.urlsplit(os.environ.get("DOCKER_HOST", ""))
+    if url.scheme != "tcp" or not url.hostname:
+        return "127.0.0.1"
+    return f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+
+
 def main(image: str) -> None:
     shape = docker("image", "inspect", "-f", "{{.Size}} {{len .RootFS.Layers}}", image)
     size, layers = shape.split()
@@ -84,10 +94,13 @@ def main(image: str) -> None:
     print(f"user {inside['uid']}, no compiler, make or pip, venv not writable by that user")
 
     started = time.monotonic()
-    container = docker("run", "--detach", "--publish", "127.0.0.1::8000", *HARDENED, image)
+    host = engine_host()
+    # A local engine publishes on loopback only; a remote one where this job can reach it.
+    publish = "127.0.0.1::8000" if host == "127.0.0.1" else "8000"
+    container = docker("run", "--detach", "--publish", publish, *HARDENED, image)
     try:
         port = docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
-        url = f"http://127.0.0.1:{port}/healthz"
+        url = f"http://{host}:{port}/healthz"
         ready = wait_until(lambda: answers(url), 30, "serving /healthz")
         print(f"serving /healthz with 200 in {ready:.2f} s, under {' '.join(HARDENED)}")
 
