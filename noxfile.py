@@ -31,7 +31,8 @@ def reliability(session: nox.Session) -> None:
 @nox.session
 def plugin(session: nox.Session) -> None:
     """hatch-wheelhouse's own tests, against an editable install of it."""
-    session.install("-e", "hatch_plugin", "pytest==9.2.0")
+    # keyring: the optional credential source the plugin uses when installed.
+    session.install("-e", "hatch_plugin", "pytest==9.2.0", "keyring==25.7.0")
     session.run("pytest", "hatch_plugin/tests", *session.posargs)
 
 

@@ -1,6 +1,7 @@
 """Reading a PEP 751 lock: freshness against the project, and the files a target needs."""
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from . import target
 from .errors import WheelhouseError
 
 LOCK_HINT = "run `nox -s lock` to write it"
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True)
@@ -116,14 +118,12 @@ def select(
                 f"{package.name}: only wheels and sdists can go in a wheelhouse, "
                 f"the lock names a {type(dist).__name__}"
             )
-        if "sha256" not in dist.hashes:
-            raise WheelhouseError(f"{package.name}: the lock gives no sha256 for {dist.filename}")
         files.append(
             LockedFile(
                 name=str(package.name),
                 version=str(package.version),
-                filename=dist.filename,
-                sha256=dist.hashes["sha256"],
+                filename=dist.filename,  # packaging refuses one with a path in it
+                sha256=_sha256(package.name, dist),
                 size=dist.size,
                 url=dist.url,
                 path=lock_path.parent / dist.path if dist.path else None,
@@ -131,3 +131,16 @@ def select(
             )
         )
     return files
+
+
+# The sha256 names the cached file: a lock is data from outside, so it is
+# checked before it becomes part of a path.
+def _sha256(name: str, dist: PackageWheel | PackageSdist) -> str:
+    value = dist.hashes.get("sha256")
+    if value is None:
+        raise WheelhouseError(f"{name}: the lock gives no sha256 for {dist.filename}")
+    if not isinstance(value, str) or not SHA256.fullmatch(value):
+        raise WheelhouseError(
+            f"{name}: the sha256 of {dist.filename} is not 64 hexadecimal digits: {value!r:.80}"
+        )
+    return value.lower()

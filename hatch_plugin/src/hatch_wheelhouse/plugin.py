@@ -8,7 +8,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from .config import ConfigError, parse, with_overrides
 from .errors import WheelhouseError
-from .wheelhouse import Staged, prepare
+from .wheelhouse import Staged, prepare, remove_leftovers
 
 
 class WheelhouseBuildHook(BuildHookInterface):
@@ -29,7 +29,8 @@ class WheelhouseBuildHook(BuildHookInterface):
                 Path(self.directory),
                 self.app.display_info,
             )
-        except (ConfigError, WheelhouseError) as exc:
+        except (ConfigError, WheelhouseError, OSError) as exc:
+            # One line that says what is wrong; a traceback helps no user here.
             self.app.abort(f"hatch-wheelhouse: {exc}")
 
     def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:
@@ -48,3 +49,4 @@ class WheelhouseBuildHook(BuildHookInterface):
 
     def clean(self, versions: list[str]) -> None:
         shutil.rmtree(Path(self.directory) / "wheelhouse", ignore_errors=True)
+        remove_leftovers(Path(self.directory))

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from packaging.tags import Tag
@@ -11,17 +10,15 @@ from packaging.utils import parse_wheel_filename
 from .errors import WheelhouseError
 
 
-def build_wheel(sdist: Path, filename: str, accepted: list[Tag], out_dir: Path) -> Path:
-    """Build `sdist` into `out_dir`; the wheel must suit the target's tags."""
-    with tempfile.TemporaryDirectory() as tmp:
-        # A copy under its real name: pip reads the name and version from it.
-        named = Path(tmp) / filename
-        named.write_bytes(sdist.read_bytes())
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out_dir), named],
-            capture_output=True,
-            text=True,
-        )
+def build_wheel(sdist: Path, accepted: list[Tag], out_dir: Path) -> Path:
+    """Build `sdist` (named as the lock names it) into `out_dir`; the wheel must
+    suit the target's tags."""
+    filename = sdist.name
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out_dir), sdist],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise WheelhouseError(f"building a wheel from {filename} failed:\n{result.stderr[-2000:]}")
     wheel = next(out_dir.glob("*.whl"))

@@ -6,6 +6,7 @@ leaves a half-written wheelhouse behind.
 """
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from pathlib import Path
 from . import lock as lockfile
 from . import target
 from .config import SECTION, Config
+from .credentials import redact
 from .errors import WheelhouseError
-from .fetch import Cache, default_cache_dir, sha256_of
+from .fetch import Cache, default_cache_dir, remove_abandoned, sha256_of
 from .sdists import build_wheel
 
 Log = Callable[[str], None]
@@ -48,8 +50,8 @@ class Staged:
         self.entries: dict[str, list[Entry]] = {}
 
     def add(self, platform: str, source: Path, entry: Entry) -> None:
-        folder = self.folders[platform]
-        shutil.copyfile(source, folder / entry.filename)
+        """A file made by this build (not fetched): the project's or a built wheel."""
+        shutil.copyfile(source, self.folders[platform] / entry.filename)
         self.entries[platform].append(entry)
 
     def add_project_wheel(self, wheel: Path, name: str, version: str) -> None:
@@ -109,13 +111,12 @@ def prepare(
             )
 
     build_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(build_dir)
+    staging = Path(tempfile.mkdtemp(dir=build_dir, prefix=".wheelhouse-"))
+    # mkdtemp's 0700 would lock out a builder that runs as another user.
+    staging.chmod(0o777 & ~current_umask())
     lock_info = {"file": config.lock_file.name, "sha256": lock_sha}
-    staged = Staged(
-        build_dir / "wheelhouse",
-        Path(tempfile.mkdtemp(dir=build_dir, prefix=".wheelhouse-")),
-        lock_info,
-        python,
-    )
+    staged = Staged(build_dir / "wheelhouse", staging, lock_info, python)
     cache = Cache(config.cache_dir or default_cache_dir(), config.find_links)
     try:
         for platform in platforms:
@@ -134,19 +135,21 @@ def _collect(staged, cache, config, lock, platform, python, log) -> None:
     files = lockfile.select(lock, config.lock_file, python, platform, config.extras)
     accepted = target.wheel_tags(python, platform)
     from_cache = 0
+    folder = staged.folders[platform]
     for file in files:
-        cached, origin = cache.get(file, log)
-        from_cache += origin == "cache"
-        entry = Entry(
-            file.name, file.version, file.filename, file.sha256, file.url or str(file.path)
-        )
+        source = redact(file.url) if file.url else str(file.path)
         if file.is_wheel or config.sdists == "include":
-            staged.add(platform, cached, entry)
+            origin = cache.copy(file, folder / file.filename, log)
+            entry = Entry(file.name, file.version, file.filename, file.sha256, source)
+            staged.entries[platform].append(entry)
         elif config.sdists == "build":
             with tempfile.TemporaryDirectory() as tmp:
-                built = build_wheel(cached, file.filename, accepted, Path(tmp))
-                origin = f"built from {file.filename} sha256:{file.sha256}"
-                entry = Entry(file.name, file.version, built.name, sha256_of(built), origin)
+                # Under its real name: pip reads the name and version from it.
+                sdist = Path(tmp, file.filename)
+                origin = cache.copy(file, sdist, log)
+                built = build_wheel(sdist, accepted, Path(tmp, "out"))
+                built_from = f"built from {file.filename} sha256:{file.sha256}"
+                entry = Entry(file.name, file.version, built.name, sha256_of(built), built_from)
                 staged.add(platform, built, entry)
             log(f"built {built.name} from {file.filename}")
         else:
@@ -156,9 +159,20 @@ def _collect(staged, cache, config, lock, platform, python, log) -> None:
                 "wheel, or set sdists = 'build' (build it on this host) or 'include' "
                 f"(build it in the image) in [{SECTION}]"
             )
-    folder = staged.folders[platform]
+        from_cache += origin == "cache"
     size = sum((folder / e.filename).stat().st_size for e in staged.entries[platform])
     log(
         f"wheelhouse for CPython {python} {platform}: {len(files)} files, "
         f"{size / 1e6:.1f} MB, {from_cache} from cache"
     )
+
+
+def remove_leftovers(build_dir: Path) -> None:
+    """Staging folders of builds that failed or were killed (this project's own)."""
+    remove_abandoned(build_dir, ".wheelhouse-*", older_than=0)
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
