@@ -1,5 +1,7 @@
 """From a baked project to an offline, hash-checked install of the service."""
 
+import os
+import stat
 import subprocess
 import sys
 import time
@@ -39,6 +41,10 @@ def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     assert "my-service==0.1.0 --hash=sha256:" in requirements
     assert "flask==" in requirements and "markupsafe==" in requirements
     assert "fetched flask-" in cold.stdout + cold.stderr
+    # Readable by a builder that runs as another user (the umask's mode, not 0700).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(house.stat().st_mode) == 0o777 & ~umask
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], tmp_path, env)
@@ -87,6 +93,30 @@ def test_stale_lock_fails_the_build(baked, tool_env, tmp_path):
     finally:
         pyproject.write_text(original)
     assert result.returncode != 0
-    assert "six>=1.16 (not in the lock)" in result.stdout + result.stderr
+    assert "six>=1.16 (not in the lock); run `nox -s lock` to update it" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
     assert check.returncode != 0
     assert "pylock.toml is stale" in check.stdout + check.stderr
+
+
+def test_os_errors_stop_the_build_in_one_line(baked, tool_env):
+    """A cache-dir that is a file: one line naming it, not a traceback."""
+    pyproject = baked / "pyproject.toml"
+    original = pyproject.read_text()
+    hook = 'lock-file = "pylock.toml"'
+    pyproject.write_text(original.replace(hook, f'{hook}\ncache-dir = "README.md"'))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "hatch", "build", "-t", "wheel"],
+            cwd=baked,
+            env=tool_env,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        pyproject.write_text(original)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    [line] = [line for line in output.splitlines() if "hatch-wheelhouse:" in line]
+    assert "README.md" in line and "Not a directory" in line

@@ -152,9 +152,15 @@ def test_release_session_builds_what_a_tag_ships(default_image, docker_env):
     assert (
         "tag v9.9.9 does not match version 0.1.0 in pyproject.toml" in wrong.stdout + wrong.stderr
     )
-    output = nox(
-        project, docker_env, "-s", "release", "--", "--image", image, "--version-tag", "v0.1.0"
-    )
+    # A runner's fetch URL carries a token: the image's source label must not.
+    remote = "https://gitlab-ci-token:s3cret@gitlab.example/team/service.git"
+    subprocess.run(["git", "remote", "add", "origin", remote], cwd=project, check=True)
+    try:
+        output = nox(
+            project, docker_env, "-s", "release", "--", "--image", image, "--version-tag", "v0.1.0"
+        )
+    finally:
+        subprocess.run(["git", "remote", "remove", "origin"], cwd=project, check=True)
     assert "FAIL" not in output and "stopped by SIGTERM with exit code 0" in output
     dist = {p.name for p in (project / "dist").iterdir()}
     assert {"wheelhouse", "image_debian_trixie-0.1.0-py3-none-any.whl"} <= dist
@@ -167,6 +173,9 @@ def test_release_session_builds_what_a_tag_ships(default_image, docker_env):
         for tag in (f"{image}:0.1.0", f"{image}:sha-{head}")
     }
     assert len(ids) == 1, "both tags name one image"
+    label = '{{index .Config.Labels "org.opencontainers.image.source"}}'
+    source = docker("image", "inspect", "-f", label, f"{image}:0.1.0").stdout.strip()
+    assert source == "https://gitlab.example/team/service.git"
 
 
 @pytest.mark.docker
@@ -201,7 +210,8 @@ def test_every_gitlab_job_runs_a_session_the_noxfile_has(gitlab, tool_env):
     jobs = gitlab_jobs(document)
     ran = []
     for name, job in jobs.items():
-        pythons = [p for entry in job.get("parallel", {}).get("matrix", []) for p in entry["PYTHON"]]
+        matrix = job.get("parallel", {}).get("matrix", [])
+        pythons = [python for entry in matrix for python in entry["PYTHON"]]
         for line in job["script"]:
             line = " ".join(line.split())  # a folded block is one command
             assert "docker build" not in line and "hatch build" not in line, name
@@ -234,10 +244,13 @@ def test_gitlab_pushes_only_from_tags_and_schedules(gitlab):
         if "--push" in script:
             assert job["interruptible"] is False and job["resource_group"] == "release", name
             assert "merge_request_event" not in rules and "CI_COMMIT_BRANCH" not in rules, name
+            if "CI_COMMIT_TAG" in rules:  # a schedule on a tag must not publish it again
+                assert '$CI_PIPELINE_SOURCE == "push"' in rules, name
         else:
             assert job.get("interruptible", document["default"]["interruptible"]) is True, name
             assert "CI_COMMIT_TAG" not in rules and "schedule" not in rules, name
-    assert {"release", "rebuild"} <= {n for n, j in jobs.items() if "--push" in " ".join(j["script"])}
+    pushing = {name for name, job in jobs.items() if "--push" in " ".join(job["script"])}
+    assert pushing == {"release", "rebuild"}
     assert document["workflow"]["auto_cancel"]["on_new_commit"] == "interruptible"
 
 
@@ -293,3 +306,22 @@ def test_check_image_from_a_job_container(default_image, docker_env):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "serving /healthz with 200" in output and "stopped by SIGTERM" in output
+
+
+def test_rebuild_picks_the_newest_release_not_a_pre_release(project, gitlab, tmp_path):
+    """The tag-choosing line of both rebuild jobs, run by sh in a repository
+    with pre-release tags newer than the newest release."""
+    lines = [
+        next(line for line in text.splitlines() if 'tag="$(git tag' in line).strip(" -")
+        for text in (workflow_text(project, "rebuild"), (gitlab[0] / ".gitlab-ci.yml").read_text())
+    ]
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    for tag in ("v1.2.0", "v1.9.0", "v1.10.0a1", "v1.9.1rc1", "v2.0.0.dev1", "latest"):
+        subprocess.run([*git, "tag", tag], check=True)
+    for line in lines:
+        chosen = subprocess.run(
+            ["sh", "-c", f'{line}\necho "$tag"'], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert chosen.stdout.strip() == "v1.9.0", line

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 import nox
@@ -114,6 +115,13 @@ def git(*args: str) -> str:
     return result.stdout.strip() or "unknown"
 
 
+def source_url() -> str:
+    """The repository's address for the image's label, without the credentials a
+    CI runner may have put in the remote URL (they would ship in the image)."""
+    url = urllib.parse.urlsplit(git("remote", "get-url", "origin"))
+    return urllib.parse.urlunsplit(url._replace(netloc=url.netloc.rpartition("@")[2]))
+
+
 def image_python(options: argparse.Namespace) -> str:
 {%- if cookiecutter.base == "official" %}
     return options.python
@@ -141,7 +149,7 @@ def build_image(
         "VERSION": VERSION,
         "REVISION": git("rev-parse", "HEAD"),
         "CREATED": git("log", "-1", "--format=%cI"),  # the commit's time: reproducible
-        "SOURCE": git("remote", "get-url", "origin"),
+        "SOURCE": source_url(),
 {%- if cookiecutter.base == "official" %}
         "PYTHON_VERSION": image_python(options),
 {%- endif %}

@@ -61,8 +61,8 @@ def test_every_problem_is_reported_at_once():
         }
     )
     assert problems == [
-        f"{SECTION}.colour: unknown option (known: cache-dir, extras, find-links, lock-file, "
-        "platforms, python-version, sdists)",
+        f"{SECTION}.colour: unknown option (known: cache-dir, extras, find-links, lock-command, "
+        "lock-file, platforms, python-version, sdists)",
         f"{SECTION}.lock-file: expected a non-empty string, got ''",
         f"{SECTION}.python-version: expected 'X.Y' such as '3.13', got '3'",
         f"{SECTION}.platforms: expected a list of strings, got 'manylinux_2_36_x86_64'",
@@ -87,10 +87,30 @@ def test_environment_overrides_the_target():
         "HATCH_WHEELHOUSE_PYTHON_VERSION": "3.12",
         "HATCH_WHEELHOUSE_PLATFORMS": "manylinux_2_36_x86_64,manylinux_2_36_aarch64",
     }
-    merged = with_overrides(raw, environ)
+    merged, variables = with_overrides(raw, environ)
     assert merged == {
         "python-version": "3.12",
         "platforms": ["manylinux_2_36_x86_64", "manylinux_2_36_aarch64"],
         "sdists": "build",
     }
-    assert with_overrides(raw, {"HATCH_WHEELHOUSE_PYTHON_VERSION": " "}) == raw
+    assert variables == {
+        "python-version": "HATCH_WHEELHOUSE_PYTHON_VERSION",
+        "platforms": "HATCH_WHEELHOUSE_PLATFORMS",
+    }
+    assert with_overrides(raw, {"HATCH_WHEELHOUSE_PYTHON_VERSION": " "}) == (raw, {})
+
+
+def test_a_bad_override_names_its_variable():
+    raw = {"python-version": "3.13", "platforms": ["manylinux_2_36_x86_64"]}
+    environ = {
+        "HATCH_WHEELHOUSE_PYTHON_VERSION": "3.x",
+        "HATCH_WHEELHOUSE_PLATFORMS": "manylinux_2_36_x86_64,win_amd64",
+    }
+    merged, variables = with_overrides(raw, environ)
+    with pytest.raises(ConfigError) as info:
+        parse(merged, Path("."), variables)
+    assert info.value.problems == [
+        "HATCH_WHEELHOUSE_PYTHON_VERSION: expected 'X.Y' such as '3.13', got '3.x'",
+        "HATCH_WHEELHOUSE_PLATFORMS (item 2): 'win_amd64' is not a manylinux platform tag "
+        "such as 'manylinux_2_36_x86_64'",
+    ]

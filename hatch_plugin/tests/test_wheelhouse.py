@@ -98,7 +98,8 @@ def test_file_not_matching_the_lock_is_refused(web_lock, tmp_path):
 
 def test_stale_lock_names_the_requirements(web_lock, tmp_path):
     with pytest.raises(WheelhouseError) as info:
-        build(web_lock, tmp_path, deps=["flask>=4", "gunicorn", "pywin32; sys_platform=='win32'"])
+        deps = ["flask>=4", "gunicorn", "pywin32; sys_platform=='win32'"]
+        build(web_lock, tmp_path, deps=deps, lock_command="nox -s lock")
     assert str(info.value) == (
         "pylock.toml is stale for CPython 3.13 manylinux_2_28_x86_64: flask>=4 (locked: 3.1.3); "
         "gunicorn (not in the lock); run `nox -s lock` to update it"
@@ -107,13 +108,36 @@ def test_stale_lock_names_the_requirements(web_lock, tmp_path):
 
 def test_lock_for_another_python_is_refused(lock_builder, tmp_path):
     path = lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"]).write(">=3.13")
-    with pytest.raises(WheelhouseError, match=r"cannot be installed on CPython 3\.12"):
+    with pytest.raises(
+        WheelhouseError, match=r"is for Python >=3\.13, the target is CPython 3\.12"
+    ):
         build(path, tmp_path, deps=["flask"], python_version="3.12")
 
 
 def test_missing_lock_says_how_to_make_it(tmp_path):
-    with pytest.raises(WheelhouseError, match=r"pylock.toml not found: run `nox -s lock`"):
+    with pytest.raises(WheelhouseError, match=r"pylock.toml not found: run `uv lock` to write"):
+        build(tmp_path / "pylock.toml", tmp_path, lock_command="uv lock")
+    # A generic plugin: with no command configured, the hint names none.
+    with pytest.raises(WheelhouseError, match=r"not found: write it with the project's locker$"):
         build(tmp_path / "pylock.toml", tmp_path)
+
+
+def test_a_target_below_the_locks_python_is_not_called_stale(lock_builder, tmp_path):
+    new = "python_full_version >= '3.13'"
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"], marker=new)
+    path = lock_builder.write(requires_python=">=3.13")
+    with pytest.raises(WheelhouseError) as info:
+        build(path, tmp_path, deps=["flask"], python_version="3.12")
+    assert str(info.value).startswith(
+        "pylock.toml is for Python >=3.13, the target is CPython 3.12: build for a Python"
+    )
+
+
+def test_a_package_locked_from_a_directory_says_so(lock_builder, tmp_path):
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    lock_builder.packages.append('[[packages]]\nname = "mylib"\ndirectory = { path = "../mylib" }')
+    with pytest.raises(WheelhouseError, match=r"^mylib is locked from a local directory, which"):
+        build(lock_builder.write(), tmp_path, deps=["flask", "mylib @ file:///src/mylib"])
 
 
 def test_several_platforms_get_a_folder_each(web_lock, tmp_path):

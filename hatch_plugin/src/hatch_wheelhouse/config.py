@@ -42,25 +42,40 @@ class Config:
     sdists: str = "error"
     find_links: tuple[Path, ...] = ()
     cache_dir: Path | None = None  # None: the user cache directory
+    lock_command: str | None = None  # how the project relocks, for the hints
 
 
-def _string(problems, key, value) -> str | None:
+class Where:
+    """Names an option in a message: its TOML path, or the environment variable
+    that set it for this build."""
+
+    def __init__(self, variables: Mapping[str, str]):
+        self.variables = variables  # option -> variable
+
+    def __call__(self, key: str, index: int | None = None) -> str:
+        if key in self.variables:
+            item = "" if index is None else f" (item {index + 1})"
+            return self.variables[key] + item
+        return f"{SECTION}.{key}" + ("" if index is None else f"[{index}]")
+
+
+def _string(problems, where, key, value) -> str | None:
     if not isinstance(value, str) or not value:
-        problems.append(f"{SECTION}.{key}: expected a non-empty string, got {value!r}")
+        problems.append(f"{where(key)}: expected a non-empty string, got {value!r}")
         return None
     return value
 
 
-def _string_list(problems, key, value) -> list[str]:
+def _string_list(problems, where, key, value) -> list[str]:
     if not isinstance(value, list):
-        problems.append(f"{SECTION}.{key}: expected a list of strings, got {value!r}")
+        problems.append(f"{where(key)}: expected a list of strings, got {value!r}")
         return []
     good = []
     for i, item in enumerate(value):
         if isinstance(item, str) and item:
             good.append(item)
         else:
-            problems.append(f"{SECTION}.{key}[{i}]: expected a non-empty string, got {item!r}")
+            problems.append(f"{where(key, i)}: expected a non-empty string, got {item!r}")
     return good
 
 
@@ -72,18 +87,22 @@ ENV_OVERRIDES = {
 }
 
 
-def with_overrides(raw: dict, environ: Mapping[str, str]) -> dict:
-    """The TOML table with any environment overrides applied."""
-    merged = dict(raw)
+def with_overrides(raw: dict, environ: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
+    """The TOML table with any environment overrides applied, and which option
+    each variable set."""
+    merged, variables = dict(raw), {}
     for variable, key in ENV_OVERRIDES.items():
         if value := environ.get(variable, "").strip():
             merged[key] = value.split(",") if key == "platforms" else value
-    return merged
+            variables[key] = variable
+    return merged, variables
 
 
-def parse(raw: dict, root: Path) -> Config:
-    """Build a Config from the hook's TOML table, or raise ConfigError."""
+def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> Config:
+    """Build a Config from the hook's TOML table, or raise ConfigError.
+    `variables` names the environment variables that set options (with_overrides)."""
     problems: list[str] = []
+    where = Where(variables or {})
     known = {
         "lock-file",
         "python-version",
@@ -92,12 +111,13 @@ def parse(raw: dict, root: Path) -> Config:
         "sdists",
         "find-links",
         "cache-dir",
+        "lock-command",
     }
     for key in sorted(set(raw) - known - HATCH_KEYS):
         problems.append(f"{SECTION}.{key}: unknown option (known: {', '.join(sorted(known))})")
 
     lock_file = root / "pylock.toml"
-    if "lock-file" in raw and (value := _string(problems, "lock-file", raw["lock-file"])):
+    if "lock-file" in raw and (value := _string(problems, where, "lock-file", raw["lock-file"])):
         lock_file = root / value
 
     python_version = None
@@ -107,42 +127,46 @@ def parse(raw: dict, root: Path) -> Config:
             python_version = value
         else:
             problems.append(
-                f"{SECTION}.python-version: expected 'X.Y' such as '3.13', got {value!r}"
+                f"{where('python-version')}: expected 'X.Y' such as '3.13', got {value!r}"
             )
 
     platforms = []
     if "platforms" in raw:
-        for i, tag in enumerate(_string_list(problems, "platforms", raw["platforms"])):
+        for i, tag in enumerate(_string_list(problems, where, "platforms", raw["platforms"])):
             if PLATFORM.match(tag):
                 platforms.append(tag)
             else:
                 problems.append(
-                    f"{SECTION}.platforms[{i}]: {tag!r} is not a manylinux "
+                    f"{where('platforms', i)}: {tag!r} is not a manylinux "
                     "platform tag such as 'manylinux_2_36_x86_64'"
                 )
         if isinstance(raw["platforms"], list) and not raw["platforms"]:
-            problems.append(f"{SECTION}.platforms: name at least one platform")
+            problems.append(f"{where('platforms')}: name at least one platform")
 
-    extras = _string_list(problems, "extras", raw["extras"]) if "extras" in raw else []
+    extras = _string_list(problems, where, "extras", raw["extras"]) if "extras" in raw else []
 
     sdists = raw.get("sdists", "error")
     if sdists not in SDIST_POLICIES:
         problems.append(
-            f"{SECTION}.sdists: expected one of {', '.join(SDIST_POLICIES)}, got {sdists!r}"
+            f"{where('sdists')}: expected one of {', '.join(SDIST_POLICIES)}, got {sdists!r}"
         )
 
     find_links = []
     if "find-links" in raw:
-        for i, item in enumerate(_string_list(problems, "find-links", raw["find-links"])):
+        for i, item in enumerate(_string_list(problems, where, "find-links", raw["find-links"])):
             path = root / item
             if path.is_dir():
                 find_links.append(path)
             else:
-                problems.append(f"{SECTION}.find-links[{i}]: {item!r} is not a directory")
+                problems.append(f"{where('find-links', i)}: {item!r} is not a directory")
 
     cache_dir = None
-    if "cache-dir" in raw and (value := _string(problems, "cache-dir", raw["cache-dir"])):
+    if "cache-dir" in raw and (value := _string(problems, where, "cache-dir", raw["cache-dir"])):
         cache_dir = (root / Path(value).expanduser()).resolve()
+
+    lock_command = None
+    if "lock-command" in raw:
+        lock_command = _string(problems, where, "lock-command", raw["lock-command"])
 
     if problems:
         raise ConfigError(problems)
@@ -154,4 +178,5 @@ def parse(raw: dict, root: Path) -> Config:
         sdists=sdists,
         find_links=tuple(find_links),
         cache_dir=cache_dir,
+        lock_command=lock_command,
     )

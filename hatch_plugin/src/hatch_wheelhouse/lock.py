@@ -14,7 +14,6 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from . import target
 from .errors import WheelhouseError
 
-LOCK_HINT = "run `nox -s lock` to write it"
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -32,12 +31,17 @@ class LockedFile:
     is_wheel: bool
 
 
-def read(path: Path) -> tuple[Pylock, str]:
+def relock(command: str | None, verb: str) -> str:
+    """How to fix the lock: the project's command when the config names one."""
+    return f"run `{command}` to {verb} it" if command else f"{verb} it with the project's locker"
+
+
+def read(path: Path, command: str | None = None) -> tuple[Pylock, str]:
     """The parsed lock and the sha256 of its bytes."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise WheelhouseError(f"{path.name} not found: {LOCK_HINT}") from None
+        raise WheelhouseError(f"{path.name} not found: {relock(command, 'write')}") from None
     try:
         return Pylock.from_dict(tomllib.loads(data.decode())), hashlib.sha256(data).hexdigest()
     except Exception as exc:  # tomllib and packaging each raise their own types
@@ -78,7 +82,7 @@ def stale_requirements(
     markers; only the entries that apply to this environment count.
     """
     locked = {
-        package.name: package.version
+        package.name: package
         for package in lock.packages
         if package.marker is None or package.marker.evaluate(environment, context="lock_file")
     }
@@ -87,12 +91,29 @@ def stale_requirements(
         req = Requirement(line)
         if req.marker and not req.marker.evaluate(environment):
             continue
-        version = locked.get(canonicalize_name(req.name))
-        if version is None:
+        package = locked.get(canonicalize_name(req.name))
+        if package is None:
             stale.append(f"{line} (not in the lock)")
-        elif not req.specifier.contains(version, prereleases=True):
-            stale.append(f"{line} (locked: {version})")
+        elif package.directory or package.vcs or package.archive:
+            # Relocking cannot help: say what is wrong instead.
+            source = "a local directory" if package.directory else "a VCS or an archive"
+            raise WheelhouseError(
+                f"{req.name} is locked from {source}, which a wheelhouse cannot hold: "
+                "depend on a released version, or build its wheel and lock that file"
+            )
+        elif package.version and not req.specifier.contains(package.version, prereleases=True):
+            stale.append(f"{line} (locked: {package.version})")
     return stale
+
+
+def check_python(lock: Pylock, path: Path, python: str) -> None:
+    """Relocking cannot help a target the lock's requires-python excludes."""
+    if lock.requires_python and not lock.requires_python.contains(python + ".0"):
+        raise WheelhouseError(
+            f"{path.name} is for Python {lock.requires_python}, the target is CPython {python}: "
+            "build for a Python the lock admits (python-version, or "
+            "HATCH_WHEELHOUSE_PYTHON_VERSION), or lock for that Python too"
+        )
 
 
 def select(

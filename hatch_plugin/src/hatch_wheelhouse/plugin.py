@@ -21,7 +21,8 @@ class WheelhouseBuildHook(BuildHookInterface):
         if version != "standard":
             return
         try:
-            config = parse(with_overrides(self.config, os.environ), Path(self.root))
+            raw, variables = with_overrides(self.config, os.environ)
+            config = parse(raw, Path(self.root), variables)
             self._staged = prepare(
                 config,
                 self.metadata.core.dependencies,

@@ -91,8 +91,9 @@ def prepare(
     log: Log,
 ) -> Staged:
     """Fetch and verify what the lock names for each target into a staging folder."""
-    lock, lock_sha = lockfile.read(config.lock_file)
+    lock, lock_sha = lockfile.read(config.lock_file, config.lock_command)
     python = config.python_version or lockfile.default_python(lock, config.lock_file)
+    lockfile.check_python(lock, config.lock_file, python)
     platforms = config.platforms or (lockfile.default_platform(lock),)
 
     requirements = list(dependencies)
@@ -107,7 +108,8 @@ def prepare(
             raise WheelhouseError(
                 f"{config.lock_file.name} is stale for CPython {python} {platform}: "
                 + "; ".join(stale)
-                + "; run `nox -s lock` to update it"
+                + "; "
+                + lockfile.relock(config.lock_command, "update")
             )
 
     build_dir.mkdir(parents=True, exist_ok=True)
