@@ -1,5 +1,6 @@
 """From a baked project to an offline, hash-checked install of the service."""
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -19,6 +20,7 @@ def run(command, cwd, env, **kwargs):
 # here can install it. Bookworm's glibc (2.36) is this machine's.
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 ANSWERS = {"base": "official", "debian_release": "bookworm", "python_version": HOST_PYTHON}
+HATCH_BUILD = [sys.executable, "-m", "hatch", "build", "-t", "wheel"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def baked(cookies_session, tool_env):
 def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     cache = tmp_path / "cache"
     env = {**tool_env, "XDG_CACHE_HOME": str(cache)}
-    hatch = [sys.executable, "-m", "hatch", "build", "-t", "wheel"]
+    hatch = HATCH_BUILD
 
     started = time.monotonic()
     cold = run(hatch, baked, env)
@@ -71,27 +73,29 @@ def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     print(f"hatch build: cold {cold_seconds:.1f}s, warm (offline) {warm_seconds:.1f}s")
 
 
-def test_stale_lock_fails_the_build(baked, tool_env, tmp_path):
-    pyproject = baked / "pyproject.toml"
+@contextlib.contextmanager
+def edited_pyproject(project, old: str, new: str):
+    """pyproject.toml with one edit, put back afterwards."""
+    pyproject = project / "pyproject.toml"
     original = pyproject.read_text()
-    pyproject.write_text(original.replace('"flask>=3.1",', '"flask>=3.1",\n    "six>=1.16",'))
+    pyproject.write_text(original.replace(old, new))
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "hatch", "build", "-t", "wheel"],
-            cwd=baked,
-            env=tool_env,
-            capture_output=True,
-            text=True,
-        )
-        check = subprocess.run(
-            [sys.executable, "-m", "nox", "-s", "lock", "--", "--check"],
-            cwd=baked,
-            env=tool_env,
-            capture_output=True,
-            text=True,
-        )
+        yield
     finally:
         pyproject.write_text(original)
+
+
+def attempt(command, cwd, env) -> subprocess.CompletedProcess:
+    """Run a command expected to fail, for its exit status and output."""
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_stale_lock_fails_the_build(baked, tool_env):
+    with edited_pyproject(baked, '"flask>=3.1",', '"flask>=3.1",\n    "six>=1.16",'):
+        result = attempt(HATCH_BUILD, baked, tool_env)
+        check = attempt(
+            [sys.executable, "-m", "nox", "-s", "lock", "--", "--check"], baked, tool_env
+        )
     assert result.returncode != 0
     assert "six>=1.16 (not in the lock); run `nox -s lock` to update it" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
@@ -101,20 +105,9 @@ def test_stale_lock_fails_the_build(baked, tool_env, tmp_path):
 
 def test_os_errors_stop_the_build_in_one_line(baked, tool_env):
     """A cache-dir that is a file: one line naming it, not a traceback."""
-    pyproject = baked / "pyproject.toml"
-    original = pyproject.read_text()
     hook = 'lock-file = "pylock.toml"'
-    pyproject.write_text(original.replace(hook, f'{hook}\ncache-dir = "README.md"'))
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "hatch", "build", "-t", "wheel"],
-            cwd=baked,
-            env=tool_env,
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        pyproject.write_text(original)
+    with edited_pyproject(baked, hook, f'{hook}\ncache-dir = "README.md"'):
+        result = attempt(HATCH_BUILD, baked, tool_env)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Traceback" not in output

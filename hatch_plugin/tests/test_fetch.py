@@ -10,6 +10,7 @@ import stat
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -239,8 +240,10 @@ def test_keyring_gives_the_credentials_when_installed(index, tmp_path, monkeypat
         """A keyring backend holding one password, as a team's would."""
 
         priority = 1
+        asked: ClassVar[list[str]] = []
 
         def get_credential(self, service, username):
+            self.asked.append(service)
             host = f"127.0.0.1:{index.server_port}"
             return SimpleCredential("alice", SECRET) if service == host else None
 
@@ -258,6 +261,11 @@ def test_keyring_gives_the_credentials_when_installed(index, tmp_path, monkeypat
     keyring.set_keyring(Vault())
     try:
         build(lock_for(tmp_path, url(index, f"private/{WHEEL}")), tmp_path)
+        assert Vault.asked == [f"127.0.0.1:{index.server_port}"]
+        # An open index answers without a 401: keyring is not asked.
+        (tmp_path / "cache").rename(tmp_path / "cache-before")
+        build(lock_for(tmp_path, url(index, f"files/{WHEEL}")), tmp_path)
+        assert len(Vault.asked) == 1
     finally:
         keyring.set_keyring(previous)
     assert (tmp_path / "dist" / "wheelhouse" / WHEEL).read_bytes() == DATA

@@ -9,6 +9,7 @@ a log line or manifest.json: those show the URL through `redact`.
 import base64
 import netrc
 import os
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -25,21 +26,33 @@ def redact(url: str) -> str:
 
 
 def open_url(url: str, timeout: float):
-    """urlopen, with the credentials the URL, netrc or keyring give for its host."""
+    """urlopen, with the credentials the URL or netrc give for its host; keyring
+    is asked only when the server answers 401 (as pip does: a lookup can be slow,
+    or fail on a machine with no keyring backend)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("https", "http", "file"):
         raise WheelhouseError(f"unsupported URL scheme: {redact(url)}")
     if parts.username is not None:
         login = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
     else:
-        login = _from_netrc(parts.hostname) or _from_keyring(_host(parts))
+        login = _from_netrc(parts.hostname)
     plain = urllib.parse.urlunsplit(parts._replace(netloc=_host(parts)))
-    request = urllib.request.Request(plain)  # noqa: S310 (scheme checked above)
+    try:
+        return _open(plain, login, timeout)
+    except urllib.error.HTTPError as exc:
+        retry = exc.code == 401 and login is None and _from_keyring(_host(parts))
+        if not retry:
+            raise
+        exc.close()
+        return _open(plain, retry, timeout)
+
+
+def _open(url: str, login: tuple[str, str] | None, timeout: float):
+    request = urllib.request.Request(url)  # noqa: S310 (scheme checked by open_url)
     if login:
         token = base64.b64encode(":".join(login).encode()).decode()
         request.add_unredirected_header("Authorization", f"Basic {token}")
-    opener = urllib.request.build_opener(_SameHostRedirect)
-    return opener.open(request, timeout=timeout)
+    return urllib.request.build_opener(_SameHostRedirect).open(request, timeout=timeout)
 
 
 class _SameHostRedirect(urllib.request.HTTPRedirectHandler):
@@ -78,5 +91,8 @@ def _from_keyring(host: str) -> tuple[str, str] | None:
         import keyring  # optional: only where the team installed it
     except ImportError:
         return None
-    credential = keyring.get_credential(host, None)
+    try:
+        credential = keyring.get_credential(host, None)
+    except Exception:  # no usable backend is the same as no credential
+        return None
     return (credential.username, credential.password) if credential else None
