@@ -54,29 +54,41 @@ def lock(session: nox.Session) -> None:
     """Lock the dependencies in pylock.toml (PEP 751, with hashes).
 
     The lock is universal: one version per package with the wheels for every
-    supported Python and platform, so any image target installs from it.
-    `-- --upgrade` moves every package to its newest version; `-- --check`
-    fails when pylock.toml no longer matches pyproject.toml.
+    supported Python and platform, so any image target installs from it. It
+    holds the extras the wheelhouse hook's `extras` names, and nothing else.
+    The `sdist-build` dependency group, when there is one, is locked apart in
+    pylock.build.toml: the build requirements of packages that ship only an
+    sdist. `-- --upgrade` moves every package to its newest version;
+    `-- --check` fails when a lock no longer matches pyproject.toml.
     """
     session.install(UV)  # one uv version, so every developer writes the same lock
     check = "--check" in session.posargs
-    lock_pylock(session, check, [arg for arg in session.posargs if arg != "--check"])
+    lock_all(session, check, [arg for arg in session.posargs if arg != "--check"])
 
 
-def lock_pylock(session: nox.Session, check: bool, extra: list[str]) -> None:
-    lockfile = Path("pylock.toml")
+def lock_all(session: nox.Session, check: bool, extra: list[str]) -> None:
+    extras = [f"--extra={name}" for name in WHEELHOUSE.get("extras", [])]
+    lock_pylock(session, Path("pylock.toml"), check, ["pyproject.toml", *extras, *extra])
+    build_lock = Path("pylock.build.toml")
+    if "sdist-build" in PYPROJECT.get("dependency-groups", {}):
+        lock_pylock(session, build_lock, check, ["--group=pyproject.toml:sdist-build", *extra])
+    elif build_lock.exists():
+        session.error("pylock.build.toml is left from a removed sdist-build group: delete it")
+
+
+def lock_pylock(session: nox.Session, lockfile: Path, check: bool, args: list[str]) -> None:
     if check and not lockfile.exists():
-        session.error("pylock.toml is missing: run `nox -s lock`")
-    command = ["uv", "pip", "compile", "pyproject.toml", "--universal", "--generate-hashes"]
+        session.error(f"{lockfile} is missing: run `nox -s lock`")
+    command = ["uv", "pip", "compile", *args, "--universal", "--generate-hashes"]
     command += ["--quiet", "--no-header"]
     with tempfile.TemporaryDirectory() as tmp:
         # --check locks a copy (uv keeps the versions it finds there) and compares.
-        out = Path(tmp, "pylock.toml") if check else lockfile
+        out = Path(tmp, lockfile.name) if check else lockfile
         if check:
             shutil.copyfile(lockfile, out)
-        session.run(*command, "--output-file", str(out), *extra)
+        session.run(*command, "--output-file", str(out))
         if check and out.read_text() != lockfile.read_text():
-            session.error("pylock.toml is stale: run `nox -s lock` and commit the result")
+            session.error(f"{lockfile} is stale: run `nox -s lock` and commit the result")
 
 
 def image_options(session: nox.Session, release: bool = False) -> argparse.Namespace:
@@ -133,7 +145,7 @@ def image_python(options: argparse.Namespace) -> str:
 def build_dist(session: nox.Session, python: str, *targets: str) -> None:
     """hatch build, whose hook writes dist/wheelhouse for the image's Python."""
     session.install(UV, *HATCH)
-    lock_pylock(session, check=True, extra=[])
+    lock_all(session, check=True, extra=[])
     # The wheelhouse for the image's Python; the lock covers every supported one.
     # UV_PYTHON is nox's pointer to this session's venv: hatch must pick its own.
     env = {"HATCH_WHEELHOUSE_PYTHON_VERSION": python, "UV_PYTHON": None}

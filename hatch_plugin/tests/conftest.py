@@ -4,6 +4,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from distributions import sdist_bytes, wheel_bytes
 
 MARKUPSAFE_WHEELS = [
     "markupsafe-3.0.4-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
@@ -21,33 +22,39 @@ class LockBuilder:
     def __init__(self, root: Path):
         self.root = root
         self.files = root / "files"
-        self.files.mkdir()
+        self.files.mkdir(exist_ok=True)
         self.packages: list[str] = []
 
-    def file(self, filename: str) -> str:
-        data = f"content of {filename}".encode()
+    def file(self, filename: str, requires=()) -> str:
+        if filename.endswith(".whl"):
+            data = wheel_bytes(filename, requires)
+        else:
+            data = sdist_bytes(filename, requires)
         (self.files / filename).write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
         hashes = f'{{ sha256 = "{digest}" }}'
         return f'{{ path = "files/{filename}", size = {len(data)}, hashes = {hashes} }}'
 
-    def package(self, name, version, wheels=(), sdist=None, marker=None):
+    def package(self, name, version, wheels=(), sdist=None, marker=None, requires=()):
         lines = ["[[packages]]", f'name = "{name}"', f'version = "{version}"']
         if marker:
             lines.append(f"marker = {marker!r}")
         if sdist:
-            lines.append(f"sdist = {self.file(sdist)}")
+            lines.append(f"sdist = {self.file(sdist, requires)}")
         if wheels:
-            lines.append("wheels = [" + ", ".join(self.file(w) for w in wheels) + "]")
+            files = ", ".join(self.file(w, requires) for w in wheels)
+            lines.append(f"wheels = [{files}]")
         self.packages.append("\n".join(lines))
         return self
 
-    def write(self, requires_python=">=3.13") -> Path:
+    def write(self, requires_python=">=3.13", name="pylock.toml") -> Path:
+        """Write the lock of the packages added so far, and start a new one."""
         head = (
             f'lock-version = "1.0"\ncreated-by = "tests"\nrequires-python = "{requires_python}"\n'
         )
-        path = self.root / "pylock.toml"
+        path = self.root / name
         path.write_text(head + "\n" + "\n\n".join(self.packages) + "\n")
+        self.packages = []
         return path
 
 
@@ -60,7 +67,10 @@ def lock_builder(tmp_path):
 def web_lock(lock_builder):
     """flask-like: pure wheels, markupsafe per platform, a Windows-only package."""
     lock_builder.package("blinker", "1.9.0", ["blinker-1.9.0-py3-none-any.whl"])
-    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    flask_requires = ["blinker>=1.9", "markupsafe>=2.1", "colorama; sys_platform == 'win32'"]
+    lock_builder.package(
+        "flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"], requires=flask_requires
+    )
     lock_builder.package("markupsafe", "3.0.4", MARKUPSAFE_WHEELS)
     lock_builder.package(
         "colorama",

@@ -61,7 +61,8 @@ def test_every_problem_is_reported_at_once():
         }
     )
     assert problems == [
-        f"{SECTION}.colour: unknown option (known: cache-dir, extras, find-links, lock-command, "
+        f"{SECTION}.colour: unknown option (known: build-lock-file, cache-dir, extras, find-links, "
+        "lock-command, "
         "lock-file, platforms, python-version, sdists)",
         f"{SECTION}.lock-file: expected a non-empty string, got ''",
         f"{SECTION}.python-version: expected 'X.Y' such as '3.13', got '3'",

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from distributions import wheel_bytes
 
 from hatch_wheelhouse.config import Config
 from hatch_wheelhouse.errors import WheelhouseError
 from hatch_wheelhouse.wheelhouse import prepare
 
 WHEEL = "flask-3.1.3-py3-none-any.whl"
-DATA = b"the bytes of a wheel"
+DATA = wheel_bytes(WHEEL)
 SHA256 = hashlib.sha256(DATA).hexdigest()
 SECRET = "s3cret-Pa55"  # noqa: S105 (the credential the test server wants)
 LOGIN = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()
@@ -105,7 +106,7 @@ def build(lock: Path, tmp_path: Path) -> list[str]:
 def written(tmp_path: Path) -> str:
     """Everything the build left that a person or a tool might read."""
     house = tmp_path / "dist" / "wheelhouse"
-    return "".join(p.read_text() for p in house.glob("*.*") if p.suffix in (".txt", ".json"))
+    return "".join(p.read_text() for p in house.rglob("*.*") if p.suffix in (".txt", ".json"))
 
 
 def url(index, path: str) -> str:
@@ -114,13 +115,18 @@ def url(index, path: str) -> str:
 
 def test_fetches_over_http_into_the_cache(index, tmp_path):
     messages = build(lock_for(tmp_path, url(index, f"files/{WHEEL}")), tmp_path)
-    assert messages[0] == f"fetched {WHEEL} (0 kB) from {url(index, f'files/{WHEEL}')}"
-    assert (tmp_path / "dist" / "wheelhouse" / WHEEL).read_bytes() == DATA
+    assert (
+        messages[0]
+        == f"fetched {WHEEL} ({len(DATA) / 1e3:,.0f} kB) from {url(index, f'files/{WHEEL}')}"
+    )
+    assert (tmp_path / "dist" / "wheelhouse" / "dependencies" / WHEEL).read_bytes() == DATA
     assert (tmp_path / "cache" / SHA256[:2] / SHA256).read_bytes() == DATA
 
 
 def test_a_download_stops_at_the_declared_size(index, tmp_path):
-    with pytest.raises(WheelhouseError, match=r"more than the 20 bytes the lock declares; stopped"):
+    with pytest.raises(
+        WheelhouseError, match=rf"more than the {len(DATA)} bytes the lock declares; stopped"
+    ):
         build(lock_for(tmp_path, url(index, f"endless/{WHEEL}")), tmp_path)
     assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
 
@@ -129,7 +135,7 @@ def test_a_download_stops_at_the_declared_size(index, tmp_path):
     ("path", "error"),
     [
         (f"missing/{WHEEL}", r"could not fetch .*/missing/.*: HTTP Error 404"),
-        (f"short/{WHEEL}", r"/short/.*: 5 bytes, the lock says 20"),
+        (f"short/{WHEEL}", rf"/short/.*: 5 bytes, the lock says {len(DATA)}"),
     ],
 )
 def test_http_failures_are_one_line(index, tmp_path, path, error):
@@ -142,7 +148,7 @@ def test_http_failures_are_one_line(index, tmp_path, path, error):
 def test_credentials_in_the_url_are_used_and_never_shown(index, tmp_path):
     private = f"http://alice:{SECRET}@127.0.0.1:{index.server_port}/private/{WHEEL}"
     messages = build(lock_for(tmp_path, private), tmp_path)
-    assert (tmp_path / "dist" / "wheelhouse" / WHEEL).read_bytes() == DATA
+    assert (tmp_path / "dist" / "wheelhouse" / "dependencies" / WHEEL).read_bytes() == DATA
     assert SECRET not in "".join(messages) + written(tmp_path)
     assert f"http://***@127.0.0.1:{index.server_port}/private/{WHEEL}" in messages[0]
 
@@ -268,4 +274,4 @@ def test_keyring_gives_the_credentials_when_installed(index, tmp_path, monkeypat
         assert len(Vault.asked) == 1
     finally:
         keyring.set_keyring(previous)
-    assert (tmp_path / "dist" / "wheelhouse" / WHEEL).read_bytes() == DATA
+    assert (tmp_path / "dist" / "wheelhouse" / "dependencies" / WHEEL).read_bytes() == DATA

@@ -12,11 +12,19 @@ from hatch_wheelhouse.wheelhouse import prepare
 DEPS = ["flask>=3", "markupsafe"]
 
 
-def build(lock_path, tmp_path, deps=DEPS, **options):
+def build(lock_path, tmp_path, deps=DEPS, optional=None, **options):
     config = Config(lock_file=lock_path, cache_dir=tmp_path / "cache", **options)
     messages = []
-    staged = prepare(config, deps, {}, tmp_path / "dist", messages.append)
+    staged = prepare(config, deps, optional or {}, tmp_path / "dist", messages.append)
     return staged, messages
+
+
+def house(tmp_path, *parts):
+    return tmp_path.joinpath("dist", "wheelhouse", *parts)
+
+
+def requirements(tmp_path, part="dependencies"):
+    return house(tmp_path, part, "requirements.txt").read_text()
 
 
 def names(folder):
@@ -45,26 +53,27 @@ def test_wheelhouse_contents(web_lock, tmp_path):
     project_wheel.write_bytes(b"project")
     staged.add_project_wheel(project_wheel, "my-service", "0.1.0")
     staged.commit()
-    house = tmp_path / "dist" / "wheelhouse"
-    assert len([n for n in names(house) if n.endswith(".whl")]) == 4
-    requirements = (house / "requirements.txt").read_text().splitlines()
-    assert [line.split("==")[0] for line in requirements] == [
-        "blinker",
-        "flask",
-        "markupsafe",
-        "my-service",
-    ]
-    assert requirements[3] == f"my-service==0.1.0 --hash=sha256:{sha256_of(project_wheel)}"
-    for line in requirements:
+    deps = house(tmp_path, "dependencies")
+    assert len([n for n in names(deps) if n.endswith(".whl")]) == 3
+    lines = requirements(tmp_path).splitlines()
+    assert [line.split("==")[0] for line in lines] == ["blinker", "flask", "markupsafe"]
+    for line in lines:
         _, digest = line.split(" --hash=sha256:")
-        matches = [p for p in house.glob("*.whl") if sha256_of(p) == digest]
+        matches = [p for p in deps.glob("*.whl") if sha256_of(p) == digest]
         assert len(matches) == 1, line
-    manifest = json.loads((house / "manifest.json").read_text())
+    # The project's wheel apart, so a change to it leaves the rest byte-identical.
+    assert names(house(tmp_path, "project")) == [project_wheel.name, "requirements.txt"]
+    assert requirements(tmp_path, "project") == (
+        f"my-service==0.1.0 --hash=sha256:{sha256_of(project_wheel)}\n"
+    )
+    assert requirements(tmp_path, "build") == ""  # no sdist to build
+    manifest = json.loads(house(tmp_path, "manifest.json").read_text())
+    assert manifest["project"] == "my-service"
     assert manifest["lock"]["sha256"] == sha256_of(web_lock)
     assert manifest["python"] == "3.13"
     assert manifest["platform"] == "manylinux_2_28_x86_64"
     assert manifest["best_tag"] == "cp313-cp313-manylinux_2_28_x86_64"
-    assert [f["name"] for f in manifest["files"]][-1] == "my-service"
+    assert [(f["name"], f["folder"]) for f in manifest["files"]][-1] == ("my-service", "project")
     assert messages[-1].startswith("wheelhouse for CPython 3.13 manylinux_2_28_x86_64: 3 files")
     assert not list((tmp_path / "dist").glob(".wheelhouse-*"))  # staging renamed away
 
@@ -75,7 +84,8 @@ def test_second_build_uses_only_the_cache(web_lock, tmp_path):
     staged, messages = build(web_lock, tmp_path)
     staged.commit()
     assert messages == [
-        "wheelhouse for CPython 3.13 manylinux_2_28_x86_64: 3 files, 0.0 MB, 3 from cache"
+        "wheelhouse for CPython 3.13 manylinux_2_28_x86_64: 3 files, 0.0 MB; "
+        "0 fetched, 3 from cache"
     ]
 
 
@@ -91,7 +101,7 @@ def test_tampered_cache_is_an_error_and_writes_nothing(web_lock, tmp_path):
 
 def test_file_not_matching_the_lock_is_refused(web_lock, tmp_path):
     flask = tmp_path / "files" / "flask-3.1.3-py3-none-any.whl"
-    flask.write_bytes(b"content of flask-3.1.3-py3-none-any.whX")  # same size, other bytes
+    flask.write_bytes(flask.read_bytes()[:-1] + b"X")  # same size, other bytes
     with pytest.raises(WheelhouseError, match=r"flask-3\.1\.3-py3-none-any\.whl from .*: sha256"):
         build(web_lock, tmp_path)
 
@@ -144,9 +154,10 @@ def test_several_platforms_get_a_folder_each(web_lock, tmp_path):
     platforms = ("manylinux_2_36_x86_64", "manylinux_2_28_aarch64")
     staged, _ = build(web_lock, tmp_path, platforms=platforms)
     staged.commit()
-    house = tmp_path / "dist" / "wheelhouse"
-    assert names(house) == sorted(platforms)
-    assert any("aarch64" in n for n in names(house / "manylinux_2_28_aarch64"))
+    assert names(house(tmp_path)) == sorted(platforms)
+    arm = house(tmp_path, "manylinux_2_28_aarch64")
+    assert any("aarch64" in n for n in names(arm / "dependencies"))
+    assert (arm / "manifest.json").is_file() and (arm / "project").is_dir()
 
 
 @pytest.fixture
@@ -170,13 +181,92 @@ def test_sdist_policy_error(sdist_only_lock, tmp_path):
     assert "sdists = 'build'" in message and "'include'" in message
 
 
-def test_sdist_policy_include(sdist_only_lock, tmp_path):
-    staged, _ = build(sdist_only_lock, tmp_path, sdists="include")
+def test_sdist_policy_include_ships_the_sdist_and_its_build_requirements(
+    sdist_only_lock, lock_builder, tmp_path
+):
+    lock_builder.package("setuptools", "80.9.0", ["setuptools-80.9.0-py3-none-any.whl"])
+    lock_builder.write(name="pylock.build.toml")
+    staged, messages = build(sdist_only_lock, tmp_path, sdists="include")
     staged.commit()
-    house = tmp_path / "dist" / "wheelhouse"
-    assert "markupsafe-3.0.4.tar.gz" in names(house)
-    digest = sha256_of(house / "markupsafe-3.0.4.tar.gz")
-    assert f"markupsafe==3.0.4 --hash=sha256:{digest}" in (house / "requirements.txt").read_text()
+    sdist = house(tmp_path, "dependencies", "markupsafe-3.0.4.tar.gz")
+    assert f"markupsafe==3.0.4 --hash=sha256:{sha256_of(sdist)}" in requirements(tmp_path)
+    # What the image's builder needs to build it offline: the locked setuptools.
+    tool = house(tmp_path, "build", "setuptools-80.9.0-py3-none-any.whl")
+    assert requirements(tmp_path, "build") == (
+        f"setuptools==80.9.0 --hash=sha256:{sha256_of(tool)}\n"
+    )
+    assert "markupsafe-3.0.4.tar.gz ships as an sdist: the image build builds it" in messages
+
+
+def test_an_sdist_to_build_needs_its_build_requirements_locked(
+    sdist_only_lock, lock_builder, tmp_path
+):
+    with pytest.raises(WheelhouseError) as info:
+        build(sdist_only_lock, tmp_path, sdists="include", lock_command="nox -s lock")
+    assert str(info.value) == (
+        "building markupsafe 3.0.4 from an sdist needs its build requirements locked: "
+        "pylock.build.toml not found: run `nox -s lock` to write it"
+    )
+    # A build lock without what the sdist's build needs (PEP 518's default here).
+    lock_builder.package("wheel", "0.45.1", ["wheel-0.45.1-py3-none-any.whl"])
+    lock_builder.write(">=3.11", name="pylock.build.toml")
+    with pytest.raises(WheelhouseError) as info:
+        build(sdist_only_lock, tmp_path, sdists="build", lock_command="nox -s lock")
+    assert str(info.value) == (
+        "markupsafe-3.0.4.tar.gz needs setuptools>=40.8.0 (not in the lock) to build: lock it "
+        "in pylock.build.toml (run `nox -s lock` to update it)"
+    )
+
+
+def test_a_dependency_removed_from_the_project_is_not_shipped(lock_builder, tmp_path):
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    lock_builder.package("gunicorn", "25.3.0", ["gunicorn-25.3.0-py3-none-any.whl"])
+    with pytest.raises(WheelhouseError) as info:
+        build(lock_builder.write(), tmp_path, deps=["flask"])
+    assert str(info.value) == (
+        "pylock.toml is stale for CPython 3.13 manylinux_2_17_x86_64: "
+        "gunicorn 25.3.0 (nothing requires it); update it with the project's locker"
+    )
+    assert list((tmp_path / "dist").iterdir()) == []  # nothing half-written
+
+
+ASYNC = "asgiref>=3.2; extra == 'async'"
+
+
+def test_an_extra_of_a_dependency_must_be_locked(lock_builder, tmp_path):
+    wheel = ["flask-3.1.3-py3-none-any.whl"]
+    lock_builder.package("flask", "3.1.3", wheel, requires=[ASYNC])
+    path = lock_builder.write()
+    build(path, tmp_path, deps=["flask"])[0].discard()  # the extra is not asked for
+    with pytest.raises(
+        WheelhouseError,
+        match=r"asgiref>=3\.2; extra == \"async\" \(required by "
+        r"flask; not in the lock\)",
+    ):
+        build(path, tmp_path, deps=["flask[async]"])
+    lock_builder.package("flask", "3.1.3", wheel, requires=[ASYNC])
+    lock_builder.package("asgiref", "3.9.1", ["asgiref-3.9.1-py3-none-any.whl"])
+    staged, _ = build(lock_builder.write(), tmp_path, deps=["flask[async]"])
+    staged.commit()
+    assert "asgiref==3.9.1" in requirements(tmp_path)
+
+
+def test_the_extras_option_decides_what_ships(lock_builder, tmp_path):
+    optional = {"metrics": ["prometheus-client>=0.20"]}
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    with pytest.raises(WheelhouseError, match=r"prometheus-client>=0\.20 \(not in the lock\)"):
+        build(lock_builder.write(), tmp_path, ["flask"], optional, extras=("metrics",))
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    lock_builder.package(
+        "prometheus-client", "0.22.1", ["prometheus_client-0.22.1-py3-none-any.whl"]
+    )
+    path = lock_builder.write()
+    build(path, tmp_path, ["flask"], optional, extras=("metrics",))[0].discard()
+    # Dropped from `extras` but still locked: the lock no longer matches.
+    with pytest.raises(
+        WheelhouseError, match=r"prometheus-client 0\.22\.1 \(nothing requires it\)"
+    ):
+        build(path, tmp_path, ["flask"], optional)
 
 
 def test_universal_lock_counts_only_entries_for_the_target(lock_builder, tmp_path):
@@ -188,7 +278,6 @@ def test_universal_lock_counts_only_entries_for_the_target(lock_builder, tmp_pat
     path = lock_builder.write(requires_python=">=3.11")
     staged, _ = build(path, tmp_path, deps=["flask", "numpy>=2.4"], python_version="3.13")
     staged.commit()
-    text = (tmp_path / "dist" / "wheelhouse" / "requirements.txt").read_text()
-    assert "numpy==2.4.0" in text
+    assert "numpy==2.4.0" in requirements(tmp_path)
     with pytest.raises(WheelhouseError, match=r"numpy>=2\.4 \(locked: 2\.2\.0\)"):
         build(path, tmp_path, deps=["flask", "numpy>=2.4"], python_version="3.11")

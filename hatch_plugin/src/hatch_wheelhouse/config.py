@@ -43,6 +43,12 @@ class Config:
     find_links: tuple[Path, ...] = ()
     cache_dir: Path | None = None  # None: the user cache directory
     lock_command: str | None = None  # how the project relocks, for the hints
+    build_lock_file: Path | None = None  # None: pylock.build.toml beside the lock
+
+    @property
+    def build_lock(self) -> Path:
+        """The lock of the build requirements of the sdists that need building."""
+        return self.build_lock_file or self.lock_file.with_name("pylock.build.toml")
 
 
 class Where:
@@ -105,6 +111,7 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
     where = Where(variables or {})
     known = {
         "lock-file",
+        "build-lock-file",
         "python-version",
         "platforms",
         "extras",
@@ -119,6 +126,11 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
     lock_file = root / "pylock.toml"
     if "lock-file" in raw and (value := _string(problems, where, "lock-file", raw["lock-file"])):
         lock_file = root / value
+
+    build_lock_file = None
+    if "build-lock-file" in raw:
+        value = _string(problems, where, "build-lock-file", raw["build-lock-file"])
+        build_lock_file = root / value if value else None
 
     python_version = None
     if "python-version" in raw:
@@ -179,4 +191,5 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
         find_links=tuple(find_links),
         cache_dir=cache_dir,
         lock_command=lock_command,
+        build_lock_file=build_lock_file,
     )

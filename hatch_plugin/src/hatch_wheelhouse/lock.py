@@ -6,10 +6,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.pylock import PackageSdist, PackageWheel, Pylock, PylockSelectError
-from packaging.requirements import Requirement
+from packaging.pylock import (
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+    PylockSelectError,
+)
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.tags import Tag
+from packaging.utils import parse_wheel_filename
 
 from . import target
 from .errors import WheelhouseError
@@ -73,39 +81,6 @@ def default_platform(lock: Pylock) -> str:
     return f"manylinux_2_{newest}_x86_64"
 
 
-def stale_requirements(
-    lock: Pylock, requirements: list[str], environment: dict[str, str]
-) -> list[str]:
-    """The project requirements no locked package satisfies, for this environment.
-
-    A universal lock may name a package more than once under different
-    markers; only the entries that apply to this environment count.
-    """
-    locked = {
-        package.name: package
-        for package in lock.packages
-        if package.marker is None or package.marker.evaluate(environment, context="lock_file")
-    }
-    stale = []
-    for line in requirements:
-        req = Requirement(line)
-        if req.marker and not req.marker.evaluate(environment):
-            continue
-        package = locked.get(canonicalize_name(req.name))
-        if package is None:
-            stale.append(f"{line} (not in the lock)")
-        elif package.directory or package.vcs or package.archive:
-            # Relocking cannot help: say what is wrong instead.
-            source = "a local directory" if package.directory else "a VCS or an archive"
-            raise WheelhouseError(
-                f"{req.name} is locked from {source}, which a wheelhouse cannot hold: "
-                "depend on a released version, or build its wheel and lock that file"
-            )
-        elif package.version and not req.specifier.contains(package.version, prereleases=True):
-            stale.append(f"{line} (locked: {package.version})")
-    return stale
-
-
 def check_python(lock: Pylock, path: Path, python: str) -> None:
     """Relocking cannot help a target the lock's requires-python excludes."""
     if lock.requires_python and not lock.requires_python.contains(python + ".0"):
@@ -119,25 +94,40 @@ def check_python(lock: Pylock, path: Path, python: str) -> None:
 def select(
     lock: Pylock, lock_path: Path, python_version: str, platform: str, extras: tuple[str, ...]
 ) -> list[LockedFile]:
-    """The file to install for each package on that target: a wheel, or the sdist."""
+    """The file to install for each package on the target: a wheel, or the sdist."""
+    return select_for(
+        lock,
+        lock_path,
+        target.marker_environment(python_version, platform),
+        target.wheel_tags(python_version, platform),
+        extras,
+        f"CPython {python_version} {platform}",
+    )
+
+
+def select_for(
+    lock: Pylock,
+    lock_path: Path,
+    environment: dict[str, str] | None,
+    tags: list[Tag] | None,
+    extras: tuple[str, ...],
+    described: str,
+) -> list[LockedFile]:
+    """Like select(); environment and tags None mean the running interpreter's."""
     try:
-        chosen = list(
-            lock.select(
-                environment=target.marker_environment(python_version, platform),
-                tags=target.wheel_tags(python_version, platform),
-                extras=extras,
-            )
-        )
+        chosen = list(lock.select(environment=environment, tags=tags, extras=extras))
     except PylockSelectError as exc:
         raise WheelhouseError(
-            f"{lock_path.name} cannot be installed on CPython {python_version} {platform}: {exc}"
+            f"{lock_path.name} cannot be installed on {described}: {exc}"
         ) from exc
     files = []
     for package, dist in chosen:
-        if not isinstance(dist, PackageWheel | PackageSdist):
+        if isinstance(dist, PackageDirectory | PackageVcs | PackageArchive):
+            # Relocking cannot help: say what is wrong instead.
+            source = "a local directory" if package.directory else "a VCS or an archive"
             raise WheelhouseError(
-                f"{package.name}: only wheels and sdists can go in a wheelhouse, "
-                f"the lock names a {type(dist).__name__}"
+                f"{package.name} is locked from {source}, which a wheelhouse cannot hold: "
+                "depend on a released version, or build its wheel and lock that file"
             )
         files.append(
             LockedFile(

@@ -1,4 +1,12 @@
-"""Assembling dist/wheelhouse: the files, requirements.txt and manifest.json.
+"""Assembling dist/wheelhouse: the files, their requirements.txt and manifest.json.
+
+For each target platform the wheelhouse has three folders, each with its own
+hashed requirements.txt, so an image build can install them as separate,
+separately cached steps:
+
+    dependencies/  every locked file the project's requirements reach
+    build/         build requirements of the sdists in dependencies/ (often none)
+    project/       this project's wheel
 
 Everything is staged in a temporary folder beside the target and renamed into
 place only when the project's own wheel has been added, so a failed build never
@@ -13,15 +21,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+
 from . import lock as lockfile
-from . import target
+from . import metadata, target
+from .closure import Locked, closure
 from .config import SECTION, Config
 from .credentials import redact
 from .errors import WheelhouseError
 from .fetch import Cache, default_cache_dir, remove_abandoned, sha256_of
+from .lock import LockedFile
 from .sdists import build_wheel
 
 Log = Callable[[str], None]
+PARTS = ("dependencies", "build", "project")
 
 
 @dataclass(frozen=True)
@@ -31,11 +45,12 @@ class Entry:
     filename: str
     sha256: str
     origin: str
+    folder: str  # one of PARTS
 
 
 def requirements_text(entries: list[Entry]) -> str:
     lines = sorted(f"{e.name}=={e.version} --hash=sha256:{e.sha256}" for e in entries)
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
 
 
 class Staged:
@@ -46,24 +61,37 @@ class Staged:
         self.staging = staging
         self.lock_info = lock_info
         self.python = python
+        self.project: str | None = None
         self.folders: dict[str, Path] = {}
         self.entries: dict[str, list[Entry]] = {}
 
+    def open(self, platform: str, alone: bool) -> Path:
+        folder = self.staging if alone else self.staging / platform
+        for part in PARTS:
+            (folder / part).mkdir(parents=True)
+        self.folders[platform] = folder
+        self.entries[platform] = []
+        return folder
+
     def add(self, platform: str, source: Path, entry: Entry) -> None:
         """A file made by this build (not fetched): the project's or a built wheel."""
-        shutil.copyfile(source, self.folders[platform] / entry.filename)
+        shutil.copyfile(source, self.folders[platform] / entry.folder / entry.filename)
         self.entries[platform].append(entry)
 
     def add_project_wheel(self, wheel: Path, name: str, version: str) -> None:
-        entry = Entry(name, version, wheel.name, sha256_of(wheel), "this project")
+        self.project = name
+        entry = Entry(name, version, wheel.name, sha256_of(wheel), "this project", "project")
         for platform in self.folders:
             self.add(platform, wheel, entry)
 
     def commit(self) -> None:
         for platform, folder in self.folders.items():
-            entries = sorted(self.entries[platform], key=lambda e: e.name)
-            (folder / "requirements.txt").write_text(requirements_text(entries))
+            entries = sorted(self.entries[platform], key=lambda e: (e.folder, e.name))
+            for part in PARTS:
+                text = requirements_text([e for e in entries if e.folder == part])
+                (folder / part / "requirements.txt").write_text(text)
             manifest = {
+                "project": self.project,
                 "lock": self.lock_info,
                 "python": self.python,
                 "implementation": "cp",
@@ -95,22 +123,17 @@ def prepare(
     python = config.python_version or lockfile.default_python(lock, config.lock_file)
     lockfile.check_python(lock, config.lock_file, python)
     platforms = config.platforms or (lockfile.default_platform(lock),)
+    roots = project_requirements(config, dependencies, optional_dependencies)
 
-    requirements = list(dependencies)
-    for i, extra in enumerate(config.extras):
-        if extra not in optional_dependencies:
-            raise WheelhouseError(f"{SECTION}.extras[{i}]: the project has no extra {extra!r}")
-        requirements += optional_dependencies[extra]
+    # What the project asks for must be locked, checked before any download.
+    selected = {}
     for platform in platforms:
-        env = {**target.marker_environment(python, platform), "extra": ""}
-        stale = lockfile.stale_requirements(lock, requirements, env)
-        if stale:
-            raise WheelhouseError(
-                f"{config.lock_file.name} is stale for CPython {python} {platform}: "
-                + "; ".join(stale)
-                + "; "
-                + lockfile.relock(config.lock_command, "update")
-            )
+        files = lockfile.select(lock, config.lock_file, python, platform, config.extras)
+        env = target.marker_environment(python, platform)
+        found = closure(roots, {f.name: Locked(f.version, None) for f in files}, env)
+        if found.problems:
+            raise stale(config, python, platform, found.problems)
+        selected[platform] = files
 
     build_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(build_dir)
@@ -121,52 +144,162 @@ def prepare(
     staged = Staged(build_dir / "wheelhouse", staging, lock_info, python)
     cache = Cache(config.cache_dir or default_cache_dir(), config.find_links)
     try:
-        for platform in platforms:
-            folder = staged.staging if len(platforms) == 1 else staged.staging / platform
-            folder.mkdir(exist_ok=True)
-            staged.folders[platform] = folder
-            staged.entries[platform] = []
-            _collect(staged, cache, config, lock, platform, python, log)
+        for platform, files in selected.items():
+            staged.open(platform, alone=len(platforms) == 1)
+            Collector(staged, cache, config, platform, log).collect(files, roots)
     except BaseException:
         staged.discard()
         raise
     return staged
 
 
-def _collect(staged, cache, config, lock, platform, python, log) -> None:
-    files = lockfile.select(lock, config.lock_file, python, platform, config.extras)
-    accepted = target.wheel_tags(python, platform)
-    from_cache = 0
-    folder = staged.folders[platform]
-    for file in files:
-        source = redact(file.url) if file.url else str(file.path)
-        if file.is_wheel or config.sdists == "include":
-            origin = cache.copy(file, folder / file.filename, log)
-            entry = Entry(file.name, file.version, file.filename, file.sha256, source)
-            staged.entries[platform].append(entry)
-        elif config.sdists == "build":
-            with tempfile.TemporaryDirectory() as tmp:
-                # Under its real name: pip reads the name and version from it.
-                sdist = Path(tmp, file.filename)
-                origin = cache.copy(file, sdist, log)
-                built = build_wheel(sdist, accepted, Path(tmp, "out"))
-                built_from = f"built from {file.filename} sha256:{file.sha256}"
-                entry = Entry(file.name, file.version, built.name, sha256_of(built), built_from)
-                staged.add(platform, built, entry)
-            log(f"built {built.name} from {file.filename}")
-        else:
-            raise WheelhouseError(
-                f"{file.name} {file.version}: no locked wheel runs on CPython {python} "
-                f"{platform} (best tag {accepted[0]}). Lock a version that has such a "
-                "wheel, or set sdists = 'build' (build it on this host) or 'include' "
-                f"(build it in the image) in [{SECTION}]"
-            )
-        from_cache += origin == "cache"
-    size = sum((folder / e.filename).stat().st_size for e in staged.entries[platform])
-    log(
-        f"wheelhouse for CPython {python} {platform}: {len(files)} files, "
-        f"{size / 1e6:.1f} MB, {from_cache} from cache"
+def project_requirements(
+    config: Config, dependencies: list[str], optional_dependencies: dict[str, list[str]]
+) -> list[Requirement]:
+    lines = list(dependencies)
+    for i, extra in enumerate(config.extras):
+        if extra not in optional_dependencies:
+            raise WheelhouseError(f"{SECTION}.extras[{i}]: the project has no extra {extra!r}")
+        lines += optional_dependencies[extra]
+    return [Requirement(line) for line in lines]
+
+
+def stale(config: Config, python: str, platform: str, problems: list[str]) -> WheelhouseError:
+    return WheelhouseError(
+        f"{config.lock_file.name} is stale for CPython {python} {platform}: "
+        + "; ".join(problems)
+        + "; "
+        + lockfile.relock(config.lock_command, "update")
     )
+
+
+class Collector:
+    """Fills one platform's folders and checks that they hold exactly the
+    closure of the project's requirements."""
+
+    def __init__(self, staged: Staged, cache: Cache, config: Config, platform: str, log: Log):
+        self.staged, self.cache, self.config, self.log = staged, cache, config, log
+        self.platform = platform
+        self.python = staged.python
+        self.folder = staged.folders[platform]
+        self.accepted = target.wheel_tags(self.python, platform)
+        self.fetched = self.from_cache = 0
+
+    def collect(self, files: list[LockedFile], roots: list[Requirement]) -> None:
+        requires: dict[str, list[Requirement] | None] = {}
+        included: list[tuple[LockedFile, Path]] = []
+        to_build: list[LockedFile] = []
+        for file in files:
+            if file.is_wheel or self.config.sdists == "include":
+                path = self.place(file, "dependencies")
+                requires[file.name] = metadata.requires(path, file.is_wheel)
+                if not file.is_wheel:
+                    included.append((file, path))
+                    self.log(f"{file.filename} ships as an sdist: the image build builds it")
+            elif self.config.sdists == "build":
+                to_build.append(file)
+            else:
+                raise WheelhouseError(
+                    f"{file.name} {file.version}: no locked wheel runs on CPython {self.python} "
+                    f"{self.platform} (best tag {self.accepted[0]}). Lock a version that has "
+                    "such a wheel, or set sdists = 'build' (build it on this host) or "
+                    f"'include' (build it in the image) in [{SECTION}]"
+                )
+        if included:
+            for tool in self.build_tools(included, on_host=False):
+                self.place(tool, "build")
+        if to_build:
+            with tempfile.TemporaryDirectory() as tmp:
+                # Under their real names: pip reads the name and version from them.
+                sdists = [(file, self.copy(file, Path(tmp))) for file in to_build]
+                tools = Path(tmp, "tools")
+                tools.mkdir()
+                for tool in self.build_tools(sdists, on_host=True):
+                    self.copy(tool, tools)
+                for file, sdist in sdists:
+                    built = self.build(file, sdist, tools, Path(tmp, f"out-{file.name}"))
+                    requires[file.name] = metadata.requires(built, is_wheel=True)
+        self.check_closure(files, requires, roots)
+        self.report(len(files))
+
+    def copy(self, file: LockedFile, folder: Path) -> Path:
+        """A verified copy of a locked file."""
+        path = folder / file.filename
+        if self.cache.copy(file, path, self.log) == "cache":
+            self.from_cache += 1
+        else:
+            self.fetched += 1
+        return path
+
+    def place(self, file: LockedFile, part: str) -> Path:
+        """A locked file into one of the wheelhouse's folders."""
+        path = self.copy(file, self.folder / part)
+        source = redact(file.url) if file.url else str(file.path)
+        entry = Entry(file.name, file.version, file.filename, file.sha256, source, part)
+        self.staged.entries[self.platform].append(entry)
+        return path
+
+    def build_tools(self, sdists: list[tuple[LockedFile, Path]], on_host: bool) -> list[LockedFile]:
+        """The build lock's files for where the sdists are built, once checked
+        to satisfy each sdist's [build-system] requires."""
+        config = self.config
+        try:
+            tools_lock, _ = lockfile.read(config.build_lock, config.lock_command)
+        except WheelhouseError as exc:
+            names = ", ".join(f"{f.name} {f.version}" for f, _ in sdists)
+            raise WheelhouseError(
+                f"building {names} from an sdist needs its build requirements locked: {exc}"
+            ) from None
+        if on_host:
+            env, tags, where = None, None, "this host"
+        else:
+            env = target.marker_environment(self.python, self.platform)
+            tags, where = self.accepted, f"CPython {self.python} {self.platform}"
+        tools = lockfile.select_for(tools_lock, config.build_lock, env, tags, (), where)
+        locked = {t.name: Locked(t.version, None) for t in tools}
+        for file, sdist in sdists:
+            found = closure(metadata.build_requires(sdist), locked, env or default_environment())
+            if found.problems:
+                raise WheelhouseError(
+                    f"{file.filename} needs {', '.join(found.problems)} to build: lock it in "
+                    f"{config.build_lock.name} ({lockfile.relock(config.lock_command, 'update')})"
+                )
+        return tools
+
+    def build(self, file: LockedFile, sdist: Path, tools: Path, out: Path) -> Path:
+        built = build_wheel(sdist, tools, self.accepted, out)
+        origin = f"built from {file.filename} sha256:{file.sha256}"
+        entry = Entry(file.name, file.version, built.name, sha256_of(built), origin, "dependencies")
+        self.staged.add(self.platform, built, entry)
+        self.log(f"built {built.name} from {file.filename}")
+        return built
+
+    def check_closure(self, files, requires, roots) -> None:
+        """The lock must hold what the requirements reach, and nothing else."""
+        locked = {f.name: Locked(f.version, requires[f.name]) for f in files}
+        env = target.marker_environment(self.python, self.platform)
+        found = closure(roots, locked, env)
+        problems = list(found.problems)
+        if found.unknown:
+            # An sdist that does not declare its requirements: pip checks them
+            # when it installs, and nothing can be called unneeded meanwhile.
+            self.log(
+                f"{', '.join(sorted(found.unknown))}: the sdist does not declare its "
+                "requirements; pip checks them when it installs"
+            )
+        else:
+            for name in sorted(set(locked) - set(found.reached)):
+                problems.append(f"{name} {locked[name].version} (nothing requires it)")
+        if problems:
+            raise stale(self.config, self.python, self.platform, problems)
+
+    def report(self, count: int) -> None:
+        folder = self.folder / "dependencies"
+        size = sum(p.stat().st_size for p in folder.iterdir())
+        self.log(
+            f"wheelhouse for CPython {self.python} {self.platform}: {count} files, "
+            f"{size / 1e6:.1f} MB; {self.fetched} fetched, {self.from_cache} from cache"
+        )
 
 
 def remove_leftovers(build_dir: Path) -> None:

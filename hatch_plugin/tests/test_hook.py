@@ -1,0 +1,199 @@
+"""The hook class as hatchling drives it: editable builds skipped, a standard build
+committing dist/wheelhouse, errors reported through app.abort, clean, a failed
+finalize discarding its staging folder, and one real `hatchling build`."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hatchling.metadata.core import ProjectMetadata
+
+from hatch_wheelhouse.fetch import sha256_of
+from hatch_wheelhouse.plugin import WheelhouseBuildHook
+
+PLUGIN_ROOT = Path(__file__).resolve().parents[1]
+OVERRIDES = ("HATCH_WHEELHOUSE_PYTHON_VERSION", "HATCH_WHEELHOUSE_PLATFORMS")
+PROJECT = {"name": "my-service", "version": "0.1.0", "dependencies": ["flask"]}
+
+
+class Aborted(Exception):
+    pass
+
+
+class FakeApp:
+    """Stands in for hatchling's Application: records what the hook says."""
+
+    def __init__(self):
+        self.info, self.success, self.aborts = [], [], []
+
+    def display_info(self, message):
+        self.info.append(message)
+
+    def display_success(self, message):
+        self.success.append(message)
+
+    def abort(self, message="", code=1, **kwargs):
+        self.aborts.append(message)
+        raise Aborted(message)
+
+
+@pytest.fixture(autouse=True)
+def no_overrides(monkeypatch):
+    # A developer's environment must not retarget the wheelhouse under test.
+    for variable in OVERRIDES:
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def project(lock_builder):
+    """tmp_path as a project depending on flask, locked with flask and blinker."""
+    lock_builder.package("blinker", "1.9.0", ["blinker-1.9.0-py3-none-any.whl"])
+    lock_builder.package(
+        "flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"], requires=["blinker>=1.9"]
+    )
+    lock_builder.write()
+    return lock_builder.root
+
+
+def make_hook(root: Path, **options):
+    app = FakeApp()
+    metadata = ProjectMetadata(str(root), None, {"project": dict(PROJECT)})
+    config = {"cache-dir": "cache", **options}
+    hook = WheelhouseBuildHook(
+        str(root), config, SimpleNamespace(), metadata, str(root / "dist"), "wheel", app
+    )
+    return hook, app
+
+
+def project_wheel(root: Path) -> Path:
+    wheel = root / "my_service-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel: the hook only copies and hashes it")
+    return wheel
+
+
+def staging_folders(root: Path) -> list[Path]:
+    return list((root / "dist").glob(".wheelhouse-*"))
+
+
+def test_editable_build_does_nothing(project):
+    hook, app = make_hook(project)
+    build_data = {}
+    hook.initialize("editable", build_data)
+    hook.finalize("editable", build_data, str(project_wheel(project)))
+    assert not (project / "dist").exists()
+    assert build_data == {}
+    assert app.info == app.success == app.aborts == []
+
+
+def test_standard_build_commits_the_wheelhouse(project):
+    hook, app = make_hook(project)
+    wheel = project_wheel(project)
+    hook.initialize("standard", {})
+    assert len(staging_folders(project)) == 1  # fetched, not yet committed
+    hook.finalize("standard", {}, str(wheel))
+    house = project / "dist" / "wheelhouse"
+    assert json.loads((house / "manifest.json").read_text())["project"] == "my-service"
+    assert (house / "project" / wheel.name).read_bytes() == wheel.read_bytes()
+    assert (house / "project" / "requirements.txt").read_text() == (
+        f"my-service==0.1.0 --hash=sha256:{sha256_of(wheel)}\n"
+    )
+    locked = (house / "dependencies" / "requirements.txt").read_text().splitlines()
+    assert [line.split(" ")[0] for line in locked] == ["blinker==1.9.0", "flask==3.1.3"]
+    assert staging_folders(project) == []
+    assert app.success == [f"wheelhouse written to {house}"]
+    assert app.aborts == []
+
+
+def remove_lock(root):
+    (root / "pylock.toml").unlink()
+
+
+def cache_file(root):
+    (root / "cache-file").touch()
+
+
+# A config error lists every problem, one per line under a heading (config.py);
+# any other error is a single line.
+@pytest.mark.parametrize(
+    ("options", "setup", "expected", "lines"),
+    [
+        ({"sdists": "maybe"}, None, "wheelhouse.sdists: expected one of error, build", 2),
+        ({}, remove_lock, "pylock.toml not found", 1),
+        ({"cache-dir": "cache-file"}, cache_file, "Not a directory", 1),
+    ],
+    ids=["bad-option", "missing-lock", "cache-dir-is-a-file"],
+)
+def test_errors_go_through_abort(project, options, setup, expected, lines):
+    if setup:
+        setup(project)
+    hook, app = make_hook(project, **options)
+    with pytest.raises(Aborted):
+        hook.initialize("standard", {})
+    [message] = app.aborts
+    assert message.startswith("hatch-wheelhouse: ")
+    assert expected in message
+    assert len(message.splitlines()) == lines
+    assert staging_folders(project) == []
+    assert not (project / "dist" / "wheelhouse").exists()
+
+
+def test_clean_removes_wheelhouse_and_leftovers(project):
+    hook, _ = make_hook(project)
+    hook.initialize("standard", {})
+    hook.finalize("standard", {}, str(project_wheel(project)))
+    (project / "dist" / ".wheelhouse-killed").mkdir()  # as a killed build leaves it
+    hook.clean(["standard"])
+    assert not (project / "dist" / "wheelhouse").exists()
+    assert staging_folders(project) == []
+
+
+def test_failed_finalize_discards_staging(project):
+    hook, app = make_hook(project)
+    hook.initialize("standard", {})
+    with pytest.raises(FileNotFoundError):
+        hook.finalize("standard", {}, str(project / "missing.whl"))
+    assert staging_folders(project) == []
+    assert not (project / "dist" / "wheelhouse").exists()
+    assert app.success == []
+
+
+def test_real_hatchling_build(project):
+    (project / "my_service").mkdir()
+    (project / "my_service" / "__init__.py").write_text("")
+    (project / "pyproject.toml").write_text(
+        f"""\
+[build-system]
+requires = ["hatchling", "hatch-wheelhouse @ {PLUGIN_ROOT.as_uri()}"]
+build-backend = "hatchling.build"
+
+[project]
+name = "my-service"
+version = "0.1.0"
+dependencies = ["flask"]
+
+[tool.hatch.build.targets.wheel.hooks.wheelhouse]
+cache-dir = "cache"
+"""
+    )
+    # The plugin is installed in this interpreter, so hatchling finds the hook
+    # by its entry point without a network or an isolated build environment.
+    env = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
+    result = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    house = project / "dist" / "wheelhouse"
+    [wheel] = (project / "dist").glob("my_service-0.1.0-*.whl")
+    assert (house / "project" / wheel.name).read_bytes() == wheel.read_bytes()
+    flask = project / "files" / "flask-3.1.3-py3-none-any.whl"
+    locked = (house / "dependencies" / "requirements.txt").read_text()
+    assert f"flask==3.1.3 --hash=sha256:{sha256_of(flask)}\n" in locked
