@@ -95,9 +95,10 @@ def test_hatch_build_as_a_release_pipeline_runs_it(git_baked, tool_env):
     dist = git_baked / "dist"
     assert (dist / "my_service-0.1.0.tar.gz").is_file()
     assert (dist / "my_service-0.1.0-py3-none-any.whl").is_file()
-    requirements = (dist / "wheelhouse" / "requirements.txt").read_text()
-    assert re.search(r"^my-service==0\.1\.0 --hash=sha256:", requirements, flags=re.M)
-    assert re.search(r"^flask==", requirements, flags=re.M)
+    project = (dist / "wheelhouse" / "project" / "requirements.txt").read_text()
+    assert re.fullmatch(r"my-service==0\.1\.0 --hash=sha256:[0-9a-f]{64}\n", project)
+    dependencies = (dist / "wheelhouse" / "dependencies" / "requirements.txt").read_text()
+    assert re.search(r"^flask==", dependencies, flags=re.M)
 
 
 def test_sdist_builds_without_the_plugin(git_baked, tool_env, tmp_path):

@@ -1,7 +1,10 @@
 """From a baked project to an offline, hash-checked install of the service."""
 
 import contextlib
+import hashlib
 import os
+import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -23,6 +26,27 @@ ANSWERS = {"base": "official", "debian_release": "bookworm", "python_version": H
 HATCH_BUILD = [sys.executable, "-m", "hatch", "build", "-t", "wheel"]
 
 
+# Every request goes to a closed port.
+OFFLINE = {
+    "https_proxy": "http://127.0.0.1:9",
+    "http_proxy": "http://127.0.0.1:9",
+    "UV_OFFLINE": "1",
+}
+
+
+def offline_install(house, tmp_path, env):
+    """The wheelhouse's documented install, in a new venv: the dependencies
+    (building any sdist from build/), then the project."""
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", str(venv)], tmp_path, env)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", "--require-hashes"]
+    deps, build = house / "dependencies", house / "build"
+    run([*pip, "-f", deps, "-f", build, "-r", deps / "requirements.txt"], tmp_path, env | OFFLINE)
+    project = house / "project"
+    run([*pip, "--no-deps", "-f", project, "-r", project / "requirements.txt"], tmp_path, env)
+    return venv
+
+
 @pytest.fixture(scope="module")
 def baked(cookies_session, tool_env):
     project = cookies_session.bake(extra_context=ANSWERS).project_path
@@ -39,37 +63,29 @@ def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     cold = run(hatch, baked, env)
     cold_seconds = time.monotonic() - started
     house = baked / "dist" / "wheelhouse"
-    requirements = (house / "requirements.txt").read_text()
-    assert "my-service==0.1.0 --hash=sha256:" in requirements
+    requirements = (house / "dependencies" / "requirements.txt").read_text()
     assert "flask==" in requirements and "markupsafe==" in requirements
+    project = (house / "project" / "requirements.txt").read_text()
+    assert project.startswith("my-service==0.1.0 --hash=sha256:")
     assert "fetched flask-" in cold.stdout + cold.stderr
     # Readable by a builder that runs as another user (the umask's mode, not 0700).
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(house.stat().st_mode) == 0o777 & ~umask
 
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], tmp_path, env)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index", "--require-hashes"]
-    run([*pip, "--find-links", str(house), "-r", str(house / "requirements.txt")], tmp_path, env)
+    venv = offline_install(house, tmp_path, env)
     probe = "from my_service.wsgi import app; print(app.name)"
     assert run([str(venv / "bin" / "python"), "-c", probe], tmp_path, env).stdout.strip()
 
-    # Second build with the network cut: every request goes to a closed port.
-    offline = {
-        **env,
-        "https_proxy": "http://127.0.0.1:9",
-        "http_proxy": "http://127.0.0.1:9",
-        "UV_OFFLINE": "1",
-    }
+    # Second build with the network cut.
     started = time.monotonic()
-    warm = run(hatch, baked, offline)
+    warm = run(hatch, baked, OFFLINE | env)
     warm_seconds = time.monotonic() - started
     output = warm.stdout + warm.stderr
-    assert "fetched" not in output
-    locked = len(requirements.splitlines()) - 1  # all but the project's own wheel
-    assert f"{locked} files" in output and f"{locked} from cache" in output
-    assert (house / "requirements.txt").read_text() == requirements
+    assert not re.search(r"^fetched ", output, flags=re.M)
+    locked = len(requirements.splitlines())
+    assert f"{locked} files" in output and f"0 fetched, {locked} from cache" in output
+    assert (house / "dependencies" / "requirements.txt").read_text() == requirements
     print(f"hatch build: cold {cold_seconds:.1f}s, warm (offline) {warm_seconds:.1f}s")
 
 
@@ -113,3 +129,110 @@ def test_os_errors_stop_the_build_in_one_line(baked, tool_env):
     assert "Traceback" not in output
     [line] = [line for line in output.splitlines() if "hatch-wheelhouse:" in line]
     assert "README.md" in line and "Not a directory" in line
+
+
+@pytest.fixture
+def project(baked, tmp_path):
+    """A copy of the baked, locked project, for a test to change."""
+    copy = tmp_path / "project"
+    shutil.copytree(baked, copy, ignore=shutil.ignore_patterns("dist", ".nox"))
+    return copy
+
+
+def edit(project, old: str, new: str) -> None:
+    path = project / "pyproject.toml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+NOX_LOCK = [sys.executable, "-m", "nox", "-s", "lock"]
+HOOK = 'lock-file = "pylock.toml"'
+
+
+def dependencies(project) -> str:
+    return (project / "dist" / "wheelhouse" / "dependencies" / "requirements.txt").read_text()
+
+
+def test_a_dependency_removed_without_relocking_is_not_shipped(project, tool_env):
+    edit(project, '    "gunicorn', '    # "gunicorn')
+    result = attempt(HATCH_BUILD, project, tool_env)
+    assert result.returncode != 0
+    assert re.search(r"gunicorn \S+ \(nothing requires it\)", result.stderr), result.stderr
+    assert "run `nox -s lock` to update it" in result.stderr
+    # The lock check says the same.
+    assert attempt([*NOX_LOCK, "--", "--check"], project, tool_env).returncode != 0
+
+
+def test_an_extra_of_a_dependency_needs_its_packages_locked(project, tool_env):
+    edit(project, '"flask>=3.1"', '"flask[async]>=3.1"')
+    result = attempt(HATCH_BUILD, project, tool_env)
+    assert result.returncode != 0
+    assert re.search(r"asgiref\S* .*\(required by flask; not in the lock\)", result.stderr)
+    run(NOX_LOCK, project, tool_env)
+    run(HATCH_BUILD, project, tool_env)
+    assert "asgiref==" in dependencies(project)
+
+
+def test_the_extras_option_and_nox_lock_agree(project, tool_env):
+    edit(
+        project,
+        "[dependency-groups]",
+        (
+            '[project.optional-dependencies]\nmetrics = ["prometheus-client>=0.20"]\n\n'
+            "[dependency-groups]"
+        ),
+    )
+    edit(project, HOOK, f'{HOOK}\nextras = ["metrics"]')
+    run(NOX_LOCK, project, tool_env)
+    run([*NOX_LOCK, "--", "--check"], project, tool_env)
+    run(HATCH_BUILD, project, tool_env)
+    assert "prometheus-client==" in dependencies(project)
+    # Dropped from `extras`, still locked: both the build and the check refuse.
+    edit(project, 'extras = ["metrics"]', "")
+    result = attempt(HATCH_BUILD, project, tool_env)
+    assert re.search(r"prometheus-client \S+ \(nothing requires it\)", result.stderr)
+    check = attempt([*NOX_LOCK, "--", "--check"], project, tool_env)
+    assert "pylock.toml is stale" in check.stdout + check.stderr
+
+
+def with_docopt(project, policy: str) -> None:
+    """docopt 0.6.2: on PyPI as an sdist only, built with setuptools."""
+    edit(project, '"flask>=3.1",', '"flask>=3.1",\n    "docopt==0.6.2",')
+    group = 'sdist-build = ["setuptools>=40.8", "wheel"]'
+    edit(project, "[dependency-groups]", f"[dependency-groups]\n{group}")
+    edit(project, HOOK, f'{HOOK}\nsdists = "{policy}"')
+
+
+def test_a_pure_sdist_builds_on_the_host_offline_and_reproducibly(project, tool_env, tmp_path):
+    with_docopt(project, "build")
+    run(NOX_LOCK, project, tool_env)
+    assert "setuptools" in (project / "pylock.build.toml").read_text()
+    env = {**tool_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = run(HATCH_BUILD, project, env)
+    assert "built docopt-0.6.2-py2.py3-none-any.whl from docopt-0.6.2.tar.gz" in first.stderr
+    wheel = project / "dist" / "wheelhouse" / "dependencies" / "docopt-0.6.2-py2.py3-none-any.whl"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert f"docopt==0.6.2 --hash=sha256:{digest}" in dependencies(project)
+
+    time.sleep(1.1)  # a build that stamped the time would now differ
+    second = run(HATCH_BUILD, project, env | OFFLINE)
+    assert not re.search(r"^fetched ", second.stderr, flags=re.M)
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == digest
+    venv = offline_install(project / "dist" / "wheelhouse", tmp_path, env)
+    run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, env)
+
+
+def test_an_included_sdist_installs_offline_from_the_wheelhouse(project, tool_env, tmp_path):
+    with_docopt(project, "include")
+    run(NOX_LOCK, project, tool_env)
+    run(HATCH_BUILD, project, tool_env)
+    house = project / "dist" / "wheelhouse"
+    assert (house / "dependencies" / "docopt-0.6.2.tar.gz").is_file()
+    assert re.search(
+        r"^setuptools==\S+ --hash=sha256:",
+        (house / "build" / "requirements.txt").read_text(),
+        flags=re.M,
+    )
+    venv = offline_install(house, tmp_path, tool_env)
+    run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, tool_env)

@@ -181,19 +181,24 @@ def test_sdist_policy_error(sdist_only_lock, tmp_path):
     assert "sdists = 'build'" in message and "'include'" in message
 
 
+TOOLS = ["setuptools-80.9.0", "wheel-0.45.1"]
+
+
 def test_sdist_policy_include_ships_the_sdist_and_its_build_requirements(
     sdist_only_lock, lock_builder, tmp_path
 ):
     lock_builder.package("setuptools", "80.9.0", ["setuptools-80.9.0-py3-none-any.whl"])
+    lock_builder.package("wheel", "0.45.1", ["wheel-0.45.1-py3-none-any.whl"])
     lock_builder.write(name="pylock.build.toml")
     staged, messages = build(sdist_only_lock, tmp_path, sdists="include")
     staged.commit()
     sdist = house(tmp_path, "dependencies", "markupsafe-3.0.4.tar.gz")
     assert f"markupsafe==3.0.4 --hash=sha256:{sha256_of(sdist)}" in requirements(tmp_path)
-    # What the image's builder needs to build it offline: the locked setuptools.
-    tool = house(tmp_path, "build", "setuptools-80.9.0-py3-none-any.whl")
-    assert requirements(tmp_path, "build") == (
-        f"setuptools==80.9.0 --hash=sha256:{sha256_of(tool)}\n"
+    # What the image's builder needs to build it offline: the locked build tools.
+    tools = [house(tmp_path, "build", f"{name}-py3-none-any.whl") for name in TOOLS]
+    assert requirements(tmp_path, "build") == "".join(
+        f"{name.replace('-', '==')} --hash=sha256:{sha256_of(tool)}\n"
+        for name, tool in zip(TOOLS, tools, strict=True)
     )
     assert "markupsafe-3.0.4.tar.gz ships as an sdist: the image build builds it" in messages
 

@@ -13,8 +13,9 @@ from packaging.version import InvalidVersion, Version
 
 from .errors import WheelhouseError
 
-# What PEP 517 frontends assume when an sdist has no [build-system] table.
-LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0",)
+# What pip assumes for an sdist with no [build-system] table: setuptools, and
+# before pip 24.1 (bookworm's) wheel too, so both must be locked.
+LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0", "wheel")
 
 
 def requires(path: Path, is_wheel: bool) -> list[Requirement] | None:
