@@ -24,6 +24,7 @@ from images import (
     require_images,
     run,
 )
+from sdists import write_cext_sdist
 
 pytestmark = pytest.mark.docker
 
@@ -87,7 +88,7 @@ def test_source_change_keeps_dependencies_cached(default_image, docker_env):
     started = time.monotonic()
     log = build(project, docker_env, default_image["tag"])
     print(f"\n[debian-trixie] source-only rebuild: {time.monotonic() - started:.1f} s")
-    assert step_cached(log, "-r /wheelhouse/dependencies.txt"), log[-4000:]
+    assert step_cached(log, "-r /wheelhouse/requirements.txt"), log[-4000:]
     assert not step_cached(log, "-r /project/requirements.txt"), log[-4000:]
 
 
@@ -206,3 +207,45 @@ def test_build_without_wheelhouse_stops_with_the_fix(cookies_session, docker_env
         f"\n[debian-trixie] build without a wheelhouse failed after "
         f"{time.monotonic() - started:.1f} s"
     )
+
+
+# What a user adds to ship a dependency that has only an sdist (vendor/ holds it).
+NATIVE_SDIST_EDITS = (
+    ('"flask>=3.1",', '"flask>=3.1",\n    "cext==0.1",'),
+    ('lint = ["ruff>=0.15"]', 'lint = ["ruff>=0.15"]\nsdist-build = ["setuptools>=61"]'),
+    ('lock-file = "pylock.toml"', 'sdists = "include"\nlock-file = "pylock.toml"'),
+)
+
+
+def test_a_native_sdist_is_built_in_the_image_only(cookies_session, docker_env):
+    """A locked C extension with no wheel, `sdists = "include"`: the builder stage
+    compiles it offline from the shipped sdist and its locked build requirements;
+    the runtime imports the extension and has no compiler."""
+    require_images("debian:trixie-slim")
+    project = cookies_session.bake(extra_context={"project_name": "Native Sdist"}).project_path
+    write_cext_sdist(project / "vendor")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    for old, new in NATIVE_SDIST_EDITS:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    pyproject.write_text(text + '\n[tool.uv.pip]\nfind-links = ["vendor"]\n')
+    nox(project, docker_env, "-s", "lock")
+    tag = "slipway-test/native-sdist:latest"
+    started = time.monotonic()
+    try:
+        output = nox(project, docker_env, "-s", "image", "--", "--tag", tag)
+        print(f"\n[debian-trixie] nox -s image with a C sdist: {time.monotonic() - started:.1f} s")
+        probe = "import cext; print(cext.add(2, 3), cext.__file__)"
+        added = docker("run", "--rm", "--entrypoint", "python", tag, "-c", probe).stdout.split()
+    finally:
+        docker("image", "rm", tag, check=False)
+    house = project / "dist" / "wheelhouse"
+    assert (house / "dependencies" / "cext-0.1.tar.gz").is_file()
+    assert not list(house.rglob("cext-*.whl")), "built on the host, not in the image"
+    build_requirements = (house / "build" / "requirements.txt").read_text()
+    assert re.search(r"^setuptools==\S+ --hash=sha256:[0-9a-f]{64}$", build_requirements, re.M)
+    assert re.search(r"Building wheel for cext\b", output), output[-5000:]
+    assert added[0] == "5"
+    assert re.fullmatch(r"/opt/app/venv/lib/python3\.13/site-packages/cext\..*\.so", added[1])
+    assert "no compiler, make or pip" in output
