@@ -19,7 +19,7 @@ def problem(project: str, house: Path) -> str | None:
         return f"no wheelhouse for {project} in dist/: {FIX}"
     if manifest.get("project") != project:
         return f"dist/wheelhouse is {manifest.get('project')}'s, not {project}'s: {FIX}"
-    here = "%d.%d" % sys.version_info[:2]
+    here = "{}.{}".format(*sys.version_info[:2])
     if manifest["python"] != here:
         return f"dist/wheelhouse is for Python {manifest['python']}, the image has {here}: {FIX}"
     return None
