@@ -216,7 +216,8 @@ def test_a_pure_sdist_builds_on_the_host_offline_and_reproducibly(project, tool_
     assert f"docopt==0.6.2 --hash=sha256:{digest}" in dependencies(project)
 
     time.sleep(1.1)  # a build that stamped the time would now differ
-    second = run(HATCH_BUILD, project, env | OFFLINE)
+    # Nor may the wheel depend on the umask of whoever builds it.
+    second = run(HATCH_BUILD, project, env | OFFLINE, preexec_fn=lambda: os.umask(0o077))
     assert not re.search(r"^fetched ", second.stderr, flags=re.M)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == digest
     venv = offline_install(project / "dist" / "wheelhouse", tmp_path, env)
@@ -236,3 +237,16 @@ def test_an_included_sdist_installs_offline_from_the_wheelhouse(project, tool_en
     )
     venv = offline_install(house, tmp_path, tool_env)
     run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, tool_env)
+    # pip does not hash-check build/: the Dockerfile's first step does.
+    check = [sys.executable, "scripts/check_wheelhouse.py", "my-service", "dist/wheelhouse"]
+    run(check, project, tool_env)
+    [tool] = (house / "build").glob("setuptools-*.whl")
+    tool.write_bytes(tool.read_bytes() + b"\0")
+    result = attempt(check, project, tool_env)
+    assert result.returncode != 0
+    assert f"dist/wheelhouse/build/{tool.name} does not match manifest.json" in result.stderr
+    # docopt's sdist does not declare its requirements (metadata 1.1): its
+    # backend is asked, so a stale lock is still caught.
+    edit(project, '    "gunicorn', '    # "gunicorn')
+    result = attempt(HATCH_BUILD, project, tool_env)
+    assert re.search(r"gunicorn \S+ \(nothing requires it\)", result.stderr), result.stderr

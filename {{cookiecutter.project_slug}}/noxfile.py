@@ -67,13 +67,20 @@ def lock(session: nox.Session) -> None:
 
 
 def lock_all(session: nox.Session, check: bool, extra: list[str]) -> None:
+    """Both locks, where the wheelhouse hook reads them."""
     extras = [f"--extra={name}" for name in WHEELHOUSE.get("extras", [])]
-    lock_pylock(session, Path("pylock.toml"), check, ["pyproject.toml", *extras, *extra])
-    build_lock = Path("pylock.build.toml")
+    lockfile = Path(WHEELHOUSE.get("lock-file", "pylock.toml"))
+    lock_pylock(session, lockfile, check, ["pyproject.toml", *extras, *extra])
+    build_lock = Path(WHEELHOUSE.get("build-lock-file", "pylock.build.toml"))
     if "sdist-build" in PYPROJECT.get("dependency-groups", {}):
         lock_pylock(session, build_lock, check, ["--group=pyproject.toml:sdist-build", *extra])
+    elif WHEELHOUSE.get("sdists", "error") != "error":
+        session.error(
+            "sdists = 'build' or 'include' needs the build requirements of those sdists "
+            "in a `sdist-build` dependency group (README: Packages without wheels)"
+        )
     elif build_lock.exists():
-        session.error("pylock.build.toml is left from a removed sdist-build group: delete it")
+        session.error(f"{build_lock} is left from a removed sdist-build group: delete it")
 
 
 def lock_pylock(session: nox.Session, lockfile: Path, check: bool, args: list[str]) -> None:

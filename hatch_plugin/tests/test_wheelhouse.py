@@ -209,8 +209,8 @@ def test_an_sdist_to_build_needs_its_build_requirements_locked(
     with pytest.raises(WheelhouseError) as info:
         build(sdist_only_lock, tmp_path, sdists="include", lock_command="nox -s lock")
     assert str(info.value) == (
-        "building markupsafe 3.0.4 from an sdist needs its build requirements locked: "
-        "pylock.build.toml not found: run `nox -s lock` to write it"
+        "building from an sdist needs the build requirements locked (markupsafe 3.0.4: "
+        "setuptools>=40.8.0, wheel): pylock.build.toml not found: run `nox -s lock` to write it"
     )
     # A build lock without what the sdist's build needs (PEP 518's default here).
     lock_builder.package("wheel", "0.45.1", ["wheel-0.45.1-py3-none-any.whl"])
@@ -226,13 +226,16 @@ def test_an_sdist_to_build_needs_its_build_requirements_locked(
 def test_a_dependency_removed_from_the_project_is_not_shipped(lock_builder, tmp_path):
     lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
     lock_builder.package("gunicorn", "25.3.0", ["gunicorn-25.3.0-py3-none-any.whl"])
+    path = lock_builder.write()
+    build(path, tmp_path, deps=["flask", "gunicorn"])[0].commit()
     with pytest.raises(WheelhouseError) as info:
-        build(lock_builder.write(), tmp_path, deps=["flask"])
+        build(path, tmp_path, deps=["flask"])
     assert str(info.value) == (
         "pylock.toml is stale for CPython 3.13 manylinux_2_17_x86_64: "
         "gunicorn 25.3.0 (nothing requires it); update it with the project's locker"
     )
-    assert list((tmp_path / "dist").iterdir()) == []  # nothing half-written
+    # Nothing half-written, and no older wheelhouse left for an image to ship.
+    assert list((tmp_path / "dist").iterdir()) == []
 
 
 ASYNC = "asgiref>=3.2; extra == 'async'"
@@ -267,6 +270,8 @@ def test_the_extras_option_decides_what_ships(lock_builder, tmp_path):
     )
     path = lock_builder.write()
     build(path, tmp_path, ["flask"], optional, extras=("metrics",))[0].discard()
+    # Extras compare by normalized name (PEP 685), as pip and uv compare them.
+    build(path, tmp_path, ["flask"], {"Metrics": optional["metrics"]}, extras=("metrics",))
     # Dropped from `extras` but still locked: the lock no longer matches.
     with pytest.raises(
         WheelhouseError, match=r"prometheus-client 0\.22\.1 \(nothing requires it\)"

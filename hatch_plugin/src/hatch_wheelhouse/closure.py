@@ -10,14 +10,13 @@ from packaging.utils import canonicalize_name
 @dataclass(frozen=True)
 class Locked:
     version: str
-    requires: list[Requirement] | None  # None: not known (yet)
+    requires: list[Requirement] | None  # None: not read yet, so not followed
 
 
 @dataclass
 class Closure:
     reached: dict[str, set[str]]  # package -> the extras asked of it ("" for none)
     problems: list[str]  # requirements the lock does not satisfy
-    unknown: list[str]  # reached packages whose own requirements are not known
 
 
 def closure(roots: list[Requirement], locked: dict[str, Locked], env: dict[str, str]) -> Closure:
@@ -26,7 +25,7 @@ def closure(roots: list[Requirement], locked: dict[str, Locked], env: dict[str, 
     A requirement applies when its marker holds for the target with one of the
     extras asked of the package that states it ("" being the package itself).
     """
-    result = Closure({}, [], [])
+    result = Closure({}, [])
     todo = [(req, None, {""}) for req in roots]
     while todo:
         req, parent, extras = todo.pop()
@@ -46,8 +45,6 @@ def closure(roots: list[Requirement], locked: dict[str, Locked], env: dict[str, 
         if not new:
             continue
         result.reached.setdefault(name, set()).update(new)
-        if package.requires is None:
-            result.unknown.append(name)
         for dependency in package.requires or ():
             todo.append((dependency, name, new))
     result.problems.sort()

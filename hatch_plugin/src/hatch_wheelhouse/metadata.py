@@ -20,8 +20,8 @@ LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0", "wheel")
 
 def requires(path: Path, is_wheel: bool) -> list[Requirement] | None:
     """The file's Requires-Dist, or None when an sdist cannot say for sure:
-    before metadata 2.2, or with Requires-Dist marked dynamic, only building it
-    tells."""
+    before metadata 2.2, or with Requires-Dist marked dynamic, only its build
+    backend tells (sdists.requires_of)."""
     if is_wheel:
         headers = _parse(_wheel_member(path, "METADATA"), path)
     else:

@@ -1,15 +1,19 @@
-"""Building a wheel on this host from a locked sdist (the `sdists = "build"` policy).
+"""pip on a locked sdist: building its wheel on this host (`sdists = "build"`),
+or asking its build backend for the metadata an old sdist does not declare.
 
-pip builds it in an isolated environment that it fills offline from `tools`:
-the build requirements' files, checked against their lock. The timestamps
-come from the sdist, so the same sdist gives the same wheel, byte for byte.
+pip works offline in an isolated environment that it fills from `tools`: the
+build requirements' files, checked against their lock. For the same bytes
+from the same sdist, the timestamps come from the sdist and the file modes
+from a fixed umask.
 """
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
@@ -21,14 +25,8 @@ def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) ->
     """Build `sdist` (named as the lock names it) into `out_dir`; the wheel must
     suit the target's tags."""
     filename = sdist.name
-    # --isolated: no pip configuration or PIP_* variable of this machine applies.
-    command = [sys.executable, "-m", "pip", "--isolated", "wheel", "--no-deps", "--no-index"]
-    command += ["--no-cache-dir", "--find-links", str(tools), "--quiet"]
-    command += ["--wheel-dir", str(out_dir), str(sdist)]
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch(sdist))}
-    result = subprocess.run(command, capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        raise WheelhouseError(f"building a wheel from {filename} failed:\n{result.stderr[-2000:]}")
+    pip(["wheel", "--wheel-dir", str(out_dir), str(sdist)], tools, env, f"building {filename}")
     wheel = next(out_dir.glob("*.whl"))
     tags = parse_wheel_filename(wheel.name)[-1]
     if not tags & set(accepted):
@@ -38,3 +36,27 @@ def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) ->
             "to build it in the image's builder stage"
         )
     return wheel
+
+
+def requires_of(sdist: Path, tools: Path) -> list[Requirement]:
+    """The requirements the sdist's build backend reports (PEP 517 metadata),
+    without building it: no compiler is needed."""
+    command = ["install", "--dry-run", "--ignore-installed", "--report", "-", str(sdist)]
+    report = json.loads(pip(command, tools, dict(os.environ), f"reading {sdist.name}"))
+    [item] = report["install"]
+    return [Requirement(line) for line in item["metadata"].get("requires_dist", ())]
+
+
+def pip(args: list[str], tools: Path, env: dict[str, str], doing: str) -> str:
+    # --isolated: no pip configuration or PIP_* variable of this machine applies.
+    command = [sys.executable, "-m", "pip", "--isolated", *args[:1], "--no-deps", "--no-index"]
+    command += ["--no-cache-dir", "--find-links", str(tools), "--quiet", *args[1:]]
+    # Files get the modes a 022 umask gives, whatever this user's umask.
+    mask = os.umask(0o022)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+    finally:
+        os.umask(mask)
+    if result.returncode != 0:
+        raise WheelhouseError(f"{doing} failed:\n{result.stderr[-2000:]}")
+    return result.stdout

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from . import lock as lockfile
 from . import metadata, target
@@ -32,7 +33,7 @@ from .credentials import redact
 from .errors import WheelhouseError
 from .fetch import Cache, default_cache_dir, remove_abandoned, sha256_of
 from .lock import LockedFile
-from .sdists import build_wheel
+from .sdists import build_wheel, requires_of
 
 Log = Callable[[str], None]
 PARTS = ("dependencies", "build", "project")
@@ -119,6 +120,9 @@ def prepare(
     log: Log,
 ) -> Staged:
     """Fetch and verify what the lock names for each target into a staging folder."""
+    # A wheelhouse that no longer matches the project must not outlive a failed
+    # build beside a new wheel: an image built from it would ship the old set.
+    shutil.rmtree(build_dir / "wheelhouse", ignore_errors=True)
     lock, lock_sha = lockfile.read(config.lock_file, config.lock_command)
     python = config.python_version or lockfile.default_python(lock, config.lock_file)
     lockfile.check_python(lock, config.lock_file, python)
@@ -157,10 +161,16 @@ def project_requirements(
     config: Config, dependencies: list[str], optional_dependencies: dict[str, list[str]]
 ) -> list[Requirement]:
     lines = list(dependencies)
+    # Extras compare by their normalized names (PEP 685).
+    declared = {canonicalize_name(name): deps for name, deps in optional_dependencies.items()}
+    missing = []
     for i, extra in enumerate(config.extras):
-        if extra not in optional_dependencies:
-            raise WheelhouseError(f"{SECTION}.extras[{i}]: the project has no extra {extra!r}")
-        lines += optional_dependencies[extra]
+        if canonicalize_name(extra) in declared:
+            lines += declared[canonicalize_name(extra)]
+        else:
+            missing.append(f"{SECTION}.extras[{i}]: the project has no extra {extra!r}")
+    if missing:
+        raise WheelhouseError("; ".join(missing))
     return [Requirement(line) for line in lines]
 
 
@@ -208,6 +218,9 @@ class Collector:
         if included:
             for tool in self.build_tools(included, on_host=False):
                 self.place(tool, "build")
+            for file, sdist in included:
+                if requires[file.name] is None:  # an old sdist: ask its backend
+                    requires[file.name] = requires_of(sdist, self.folder / "build")
         if to_build:
             with tempfile.TemporaryDirectory() as tmp:
                 # Under their real names: pip reads the name and version from them.
@@ -243,12 +256,15 @@ class Collector:
         """The build lock's files for where the sdists are built, once checked
         to satisfy each sdist's [build-system] requires."""
         config = self.config
+        needs = {file: metadata.build_requires(sdist) for file, sdist in sdists}
         try:
             tools_lock, _ = lockfile.read(config.build_lock, config.lock_command)
         except WheelhouseError as exc:
-            names = ", ".join(f"{f.name} {f.version}" for f, _ in sdists)
+            wanted = "; ".join(
+                f"{f.name} {f.version}: {', '.join(map(str, r))}" for f, r in needs.items()
+            )
             raise WheelhouseError(
-                f"building {names} from an sdist needs its build requirements locked: {exc}"
+                f"building from an sdist needs the build requirements locked ({wanted}): {exc}"
             ) from None
         if on_host:
             env, tags, where = None, None, "this host"
@@ -257,8 +273,8 @@ class Collector:
             tags, where = self.accepted, f"CPython {self.python} {self.platform}"
         tools = lockfile.select_for(tools_lock, config.build_lock, env, tags, (), where)
         locked = {t.name: Locked(t.version, None) for t in tools}
-        for file, sdist in sdists:
-            found = closure(metadata.build_requires(sdist), locked, env or default_environment())
+        for file, requirements in needs.items():
+            found = closure(requirements, locked, env or default_environment())
             if found.problems:
                 raise WheelhouseError(
                     f"{file.filename} needs {', '.join(found.problems)} to build: lock it in "
@@ -280,16 +296,8 @@ class Collector:
         env = target.marker_environment(self.python, self.platform)
         found = closure(roots, locked, env)
         problems = list(found.problems)
-        if found.unknown:
-            # An sdist that does not declare its requirements: pip checks them
-            # when it installs, and nothing can be called unneeded meanwhile.
-            self.log(
-                f"{', '.join(sorted(found.unknown))}: the sdist does not declare its "
-                "requirements; pip checks them when it installs"
-            )
-        else:
-            for name in sorted(set(locked) - set(found.reached)):
-                problems.append(f"{name} {locked[name].version} (nothing requires it)")
+        for name in sorted(set(locked) - set(found.reached)):
+            problems.append(f"{name} {locked[name].version} (nothing requires it)")
         if problems:
             raise stale(self.config, self.python, self.platform, problems)
 
