@@ -22,9 +22,9 @@ def problem(project: str, house: Path) -> str | None:
         return f"no wheelhouse for {project} in dist/: {FIX}"
     if manifest.get("project") != project:
         return f"dist/wheelhouse is {manifest.get('project')}'s, not {project}'s: {FIX}"
-    here = "{}.{}".format(*sys.version_info[:2])
-    if manifest.get("python") != here:
-        return f"dist/wheelhouse is for Python {manifest.get('python')}, the image has {here}: {FIX}"
+    built_for, here = manifest.get("python"), "{}.{}".format(*sys.version_info[:2])
+    if built_for != here:
+        return f"dist/wheelhouse is for Python {built_for}, the image has {here}: {FIX}"
     listed = {f"{f['folder']}/{f['filename']}": f["sha256"] for f in manifest["files"]}
     present = {
         str(path.relative_to(house)): hashlib.sha256(path.read_bytes()).hexdigest()
