@@ -213,7 +213,8 @@ class Collector:
                     f"{file.name} {file.version}: no locked wheel runs on CPython {self.python} "
                     f"{self.platform} (best tag {self.accepted[0]}). Lock a version that has "
                     "such a wheel, or set sdists = 'build' (build it on this host) or "
-                    f"'include' (build it in the image) in [{SECTION}]"
+                    f"'include' (build it in the image) in [{SECTION}], and lock its build "
+                    f"requirements in {self.config.build_lock.name}"
                 )
         if included:
             for tool in self.build_tools(included, on_host=False):
