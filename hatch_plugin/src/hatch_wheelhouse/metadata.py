@@ -2,6 +2,7 @@
 sdist, what building it requires."""
 
 import tarfile
+import time
 import tomllib
 import zipfile
 from email.message import Message
@@ -46,6 +47,10 @@ def build_requires(sdist: Path) -> list[Requirement]:
 def source_date_epoch(sdist: Path) -> int:
     """The newest modification time in the sdist: a build from the same bytes
     gets the same timestamps, hence the same wheel."""
+    if sdist.suffix == ".zip":
+        with _open_zip(sdist) as archive:
+            times = [time.mktime((*i.date_time, 0, 0, -1)) for i in archive.infolist()]
+            return int(max(times, default=0))
     with _open_tar(sdist) as tar:
         return max((member.mtime for member in tar.getmembers()), default=0)
 
@@ -64,29 +69,33 @@ def _parse(text: str, path: Path) -> Message:
 
 
 def _wheel_member(path: Path, name: str) -> str | None:
-    try:
-        with zipfile.ZipFile(path) as wheel:
-            for member in wheel.namelist():
-                folder, _, base = member.partition("/")
-                if folder.endswith(".dist-info") and base == name:
-                    return wheel.read(member).decode()
-    except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise WheelhouseError(f"{path.name} is not a readable wheel: {exc}") from None
+    with _open_zip(path) as wheel:
+        for member in wheel.namelist():
+            folder, _, base = member.partition("/")
+            if folder.endswith(".dist-info") and base == name:
+                return wheel.read(member).decode(errors="replace")
     return None
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise WheelhouseError(f"{path.name} is not a readable archive: {exc}") from None
 
 
 def _open_tar(path: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(path)
     except tarfile.TarError as exc:
-        raise WheelhouseError(f"{path.name} is not a readable sdist: {exc}") from None
+        raise WheelhouseError(f"{path.name} is not a readable archive: {exc}") from None
 
 
 def _sdist_member(path: Path, name: str, required: bool = True) -> str | None:
     """A file at the top of the sdist's one folder."""
     wanted = lambda member: member.count("/") == 1 and member.endswith("/" + name)  # noqa: E731
     if path.suffix == ".zip":  # sdists from before tar.gz was the rule
-        with zipfile.ZipFile(path) as archive:
+        with _open_zip(path) as archive:
             found = next(filter(wanted, archive.namelist()), None)
             text = archive.read(found).decode() if found else None
     else:

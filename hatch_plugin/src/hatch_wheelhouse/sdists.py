@@ -26,7 +26,7 @@ def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) ->
     suit the target's tags."""
     filename = sdist.name
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch(sdist))}
-    pip(["wheel", "--wheel-dir", str(out_dir), str(sdist)], tools, env, f"building {filename}")
+    pip("wheel", ["--wheel-dir", str(out_dir), str(sdist)], tools, env, f"building {filename}")
     wheel = next(out_dir.glob("*.whl"))
     tags = parse_wheel_filename(wheel.name)[-1]
     if not tags & set(accepted):
@@ -41,16 +41,17 @@ def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) ->
 def requires_of(sdist: Path, tools: Path) -> list[Requirement]:
     """The requirements the sdist's build backend reports (PEP 517 metadata),
     without building it: no compiler is needed."""
-    command = ["install", "--dry-run", "--ignore-installed", "--report", "-", str(sdist)]
-    report = json.loads(pip(command, tools, dict(os.environ), f"reading {sdist.name}"))
+    options = ["--dry-run", "--ignore-installed", "--report", "-", str(sdist)]
+    report = json.loads(pip("install", options, tools, dict(os.environ), f"reading {sdist.name}"))
     [item] = report["install"]
     return [Requirement(line) for line in item["metadata"].get("requires_dist", ())]
 
 
-def pip(args: list[str], tools: Path, env: dict[str, str], doing: str) -> str:
+def pip(verb: str, options: list[str], tools: Path, env: dict[str, str], doing: str) -> str:
+    """pip `verb` on one sdist, offline, its build requirements from `tools`."""
     # --isolated: no pip configuration or PIP_* variable of this machine applies.
-    command = [sys.executable, "-m", "pip", "--isolated", *args[:1], "--no-deps", "--no-index"]
-    command += ["--no-cache-dir", "--find-links", str(tools), "--quiet", *args[1:]]
+    command = [sys.executable, "-m", "pip", "--isolated", verb, "--no-deps", "--no-index"]
+    command += ["--no-cache-dir", "--find-links", str(tools), "--quiet", *options]
     # Files get the modes a 022 umask gives, whatever this user's umask.
     mask = os.umask(0o022)
     try:
