@@ -42,8 +42,8 @@ def bench(session: nox.Session) -> None:
 
     Needs a Docker engine, the base images (.ci/provision) and wrk
     (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython and
-    shortens the load runs; `-- --serving-only`, `-- --profile-only` and
-    `-- --bytecode-only` rerun one section. Build the
+    shortens the load runs; `-- --serving-only`, `-- --profile-only`,
+    `-- --runtime-only` and `-- --bytecode-only` rerun one section. Build the
     official stand-in with STANDIN_PGO=1 bash .ci/provision to compare like
     with like.
     """

@@ -363,12 +363,18 @@ def main() -> None:
         help="profile the default image's worker and replace that section of --output",
     )
     parser.add_argument(
+        "--runtime-only",
+        action="store_true",
+        help="measure the minimal runtime beside the slim one and replace that section",
+    )
+    parser.add_argument(
         "--bytecode-only",
         action="store_true",
         help="measure the bytecode modes and replace that section of --output",
     )
     options = parser.parse_args()
     import bytecode  # here: they import this script as `run`, as bench/flags.py does
+    import runtimes
     import serving
     import worker_profile
 
@@ -383,6 +389,12 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("[bench] wrk is missing: apt-get install wrk")
     wrk_seconds = 5 if options.quick else 15
+    if options.runtime_only:
+        text = runtimes.section(runtimes.measure(options.workdir, rounds), rounds)
+        options.output.write_text(bytecode.replace_section(options.output.read_text(), text))
+        log(f"wrote the runtime section of {options.output}")
+        print(text)
+        return
     if options.profile_only:
         tags = serving.images(options.workdir)
         text = worker_profile.section(worker_profile.measure(tags["default"], options.workdir))
@@ -403,6 +415,7 @@ def main() -> None:
     samples = serving.measure(options.workdir, serving_rounds, serving_seconds)
     profiles = worker_profile.measure(serving.images(options.workdir)["default"], options.workdir)
     startup = bytecode.section(bytecode.measure(options.workdir, rounds), rounds)
+    minimal = runtimes.section(runtimes.measure(options.workdir, rounds), rounds)
     command = "nox -s bench" + (" -- --quick" if options.quick else "")
     text = f"""# Benchmarks
 
@@ -424,7 +437,8 @@ appended to `app.py`, then `hatch build` and `docker build` (the naive image:
 
 {serving.section(samples, serving_rounds, serving_seconds)}
 {worker_profile.section(profiles)}
-{startup}"""
+{startup}
+{minimal}"""
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(text)
     log(f"wrote {options.output}")

@@ -29,6 +29,7 @@ UNSELECTED = {
     ("ci", "none"): [".github", ".gitlab-ci.yml"],
     ("deploy", "none"): ["deploy"],
     ("license", "Proprietary"): ["LICENSE"],
+    ("runtime", "slim"): ["scripts/runtime_root.py"],
     ("worker_class", "gthread"): [FAIR_WORKER],
     ("worker_class", "sync"): [FAIR_WORKER],
 }

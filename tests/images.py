@@ -27,28 +27,34 @@ DOCKER = os.environ.get("DOCKER") or (
 SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
 
 # answers, the base image they build on, the size budget in MB (set from the
-# sizes measured, see the README's image section), and build arguments.
+# sizes measured, see the README's image section), and build arguments. Every
+# base on the default minimal runtime; the gthread variant on the slim one.
 BASES = {
-    "debian-trixie": ({}, "debian:trixie-slim", 150, []),
+    "debian-trixie": ({}, "debian:trixie-slim", 85, []),
     "debian-bookworm": (
         {"debian_release": "bookworm", "python_version": "3.11"},
         "debian:bookworm-slim",
-        170,
+        85,
         [],
     ),
-    "official-trixie": ({"base": "official"}, "python:3.13-slim-trixie", 200, []),
+    "official-trixie": ({"base": "official"}, "python:3.13-slim-trixie", 100, []),
     # A plain build (PGO=0): PGO and LTO take about 14 minutes on 2 cores.
     "source-trixie": (
         {"base": "source"},
         "debian:trixie-slim",
-        150,
+        85,
         ["PGO=0", f"PYTHON_URL={SOURCE_URL}"],
     ),
-    # The gthread worker: the other answer that ships no gevent. Its
-    # distribution and import package are named apart, and its description
-    # needs escaping in the Dockerfile's LABEL.
+    # The gthread worker (the other answer that ships no gevent) on the slim
+    # runtime. Its distribution and import package are named apart, and its
+    # description needs escaping in the Dockerfile's LABEL.
     "debian-trixie-gthread": (
-        {"worker_class": "gthread", **RENAMED, "description": AWKWARD["description"]},
+        {
+            "worker_class": "gthread",
+            "runtime": "slim",
+            **RENAMED,
+            "description": AWKWARD["description"],
+        },
         "debian:trixie-slim",
         150,
         [],
@@ -111,10 +117,11 @@ def build(project: Path, env: dict, tag: str, *options: str) -> str:
     return result.stderr
 
 
-def exported_files(tag: str, prefixes: tuple[str, ...]) -> dict[str, tuple]:
-    """Each file of an image's filesystem under `prefixes`, as what a rebuild must
-    reproduce: its type, mode, owner and content (sha256) or link target.
-    Modification times are left out: engines before BuildKit 0.13 do not clamp them."""
+def exported_files(tag: str, prefixes: tuple[str, ...] = ("",)) -> dict[str, tuple]:
+    """Each file of an image's filesystem (under `prefixes`), as what a rebuild
+    must reproduce: its type, mode, owner and content (sha256) or link target.
+    Modification times are left out: engines before BuildKit 0.13 do not clamp
+    them. Read from `docker export`: the image needs no shell."""
     container = docker("create", tag).stdout.strip()
     try:
         export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)

@@ -1,4 +1,5 @@
-"""A tiny C-extension sdist, made on the spot: a package that ships no wheel."""
+"""A tiny C-extension sdist, made on the spot: a package that ships no wheel,
+and links a system library (libyaml) that nothing else in the image needs."""
 
 import io
 import tarfile
@@ -7,6 +8,7 @@ from pathlib import Path
 
 CEXT_C = r"""#define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <yaml.h>
 
 static PyObject *add(PyObject *self, PyObject *args) {
     long a, b;
@@ -14,7 +16,15 @@ static PyObject *add(PyObject *self, PyObject *args) {
     return PyLong_FromLong(a + b);
 }
 
-static PyMethodDef methods[] = {{"add", add, METH_VARARGS, "a + b"}, {NULL, NULL, 0, NULL}};
+static PyObject *yaml(PyObject *self, PyObject *args) {
+    return PyUnicode_FromString(yaml_get_version_string());
+}
+
+static PyMethodDef methods[] = {
+    {"add", add, METH_VARARGS, "a + b"},
+    {"yaml", yaml, METH_NOARGS, "libyaml's version"},
+    {NULL, NULL, 0, NULL},
+};
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "cext", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit_cext(void) { return PyModule_Create(&module); }
@@ -28,14 +38,15 @@ CEXT_FILES = {
     ),
     "setup.py": (
         "from setuptools import Extension, setup\n\n"
-        'setup(ext_modules=[Extension("cext", ["cext.c"])])\n'
+        'setup(ext_modules=[Extension("cext", ["cext.c"], libraries=["yaml"])])\n'
     ),
     "cext.c": CEXT_C,
 }
 
 
 def write_cext_sdist(folder: Path) -> Path:
-    """folder/cext-0.1.tar.gz: a module `cext` with add(a, b), as C source only.
+    """folder/cext-0.1.tar.gz: a module `cext` with add(a, b) and yaml() (libyaml's
+    version), as C source only.
 
     Its bytes differ on every call (a comment in cext.c), so BuildKit cannot
     answer the builder's install step from an earlier run's cache.

@@ -20,6 +20,7 @@ def answers(**overrides):
         "debian_release": "trixie",
         "python_version": "3.13",
         "worker_class": "gevent",
+        "runtime": "minimal",
         "deploy": "kubernetes",
         "_debian_pythons": CONTEXT["_debian_pythons"],
         "_source_pythons": CONTEXT["_source_pythons"],
@@ -111,22 +112,33 @@ def selectable_files(project: Path) -> None:
     (project / "LICENSE").write_text("x")
     (project / "src" / "shop").mkdir(parents=True)
     (project / "src" / "shop" / "workers.py").write_text("x")
+    (project / "scripts").mkdir()
+    (project / "scripts" / "runtime_root.py").write_text("x")
 
 
 def test_prune_removes_unselected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "none", "deploy": "none", "license": "Proprietary", "worker_class": "sync"}
-    removed = post.prune(tmp_path, {**answers, "package_name": "shop"})
-    assert sorted(p.name for p in removed) == [".github", "LICENSE", "deploy", "workers.py"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    removed = post.prune(tmp_path, {**answers, "runtime": "slim", "package_name": "shop"})
+    assert sorted(p.name for p in removed) == [
+        ".github",
+        "LICENSE",
+        "deploy",
+        "runtime_root.py",
+        "workers.py",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scripts", "src"]
 
 
 def test_prune_keeps_selected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "github", "deploy": "kubernetes", "license": "MIT", "worker_class": "gevent"}
+    answers["runtime"] = "minimal"
     assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "LICENSE", "deploy", "src"]
+    assert (tmp_path / "scripts" / "runtime_root.py").exists()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".github", "LICENSE", "deploy", "scripts", "src"]
 
 
 @pytest.mark.parametrize("value", ['The "orders" API', "back\\slash", "Café $HOME"])

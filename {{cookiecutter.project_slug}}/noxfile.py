@@ -30,6 +30,8 @@ DOCKER = os.environ.get("DOCKER", "docker")
 # How production should run the image: nothing writable but /tmp, no privileges.
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 HARDENED += ["--security-opt", "no-new-privileges"]
+# minimal: no shell or package manager in the image; slim: the base's whole OS.
+RUNTIME = "{{ cookiecutter.runtime }}"
 # The stage that installs Debian's security updates: a refresh rebuilds it uncached.
 UPGRADED_STAGE = "{% if cookiecutter.base == "source" %}os{% else %}base{% endif %}"
 
@@ -199,7 +201,8 @@ def has_buildx() -> bool:
 
 
 def check_image(session: nox.Session, tag: str) -> None:
-    session.run("python", "scripts/check_image.py", tag, env={"DOCKER": DOCKER})
+    minimal = ["--minimal"] if RUNTIME == "minimal" else []
+    session.run("python", "scripts/check_image.py", tag, *minimal, env={"DOCKER": DOCKER})
 
 
 @nox.session
@@ -261,8 +264,13 @@ def release(session: nox.Session) -> None:
 
 
 def packages(image: str) -> dict[str, str]:
-    """The image's Debian packages and versions, read by its own Python (no shell needed)."""
-    read = "print(open('/var/lib/dpkg/status').read())"
+    """The image's Debian packages and versions, read by its own Python (no shell
+    needed): from dpkg's status file, or the minimal image's status.d entries."""
+    read = """
+from pathlib import Path
+entries = [p for p in Path("/var/lib/dpkg/status.d").glob("*") if p.suffix != ".md5sums"]
+print("\\n\\n".join(p.read_text() for p in entries or [Path("/var/lib/dpkg/status")]))
+"""
     result = subprocess.run(
         [DOCKER, "run", "--rm", "--entrypoint", "python", image, "-c", read],
         capture_output=True,

@@ -1,9 +1,14 @@
-"""Check a built image the way production runs it: `python scripts/check_image.py IMAGE`.
+"""Check a built image the way production runs it:
 
-Starts the image hardened (read-only root, no capabilities, no privilege
-gain), waits for it to serve and to turn healthy, inspects what is inside,
-stops it with SIGTERM, and prints one line per finding. Exits 1 on the first
-failed check. Uses only the standard library and the docker CLI ($DOCKER).
+    python scripts/check_image.py IMAGE [--minimal]
+
+Inspects what is inside with the image's own Python (scripts/probe_image.py:
+no shell needed), starts the image hardened (read-only root, no
+capabilities, no privilege gain), waits for it to serve and to turn healthy,
+stops it with SIGTERM, and prints one line per finding. --minimal: the image
+must have no shell and no package manager, and a dpkg status entry per
+package. Exits 1 on the first failed check. Uses only the standard library
+and the docker CLI ($DOCKER).
 """
 
 import json
@@ -14,24 +19,15 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 DOCKER = os.environ.get("DOCKER", "docker")
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
 HARDENED += ["--security-opt", "no-new-privileges"]
-VENV = "/opt/app/venv"
 # A clean start logs none of these (gunicorn's and the app's level names).
 LOG_PROBLEM = re.compile(r"\b(ERROR|CRITICAL)\b|^Traceback \(most recent call last\)", re.M)
-# Run inside the image as its own user: tools that must not be there, and
-# whether that user could change the installed code.
-INSPECT = f"""
-import json, os, shutil
-venv = {VENV!r}
-tools = ["gcc", "cc", "make", "pip", "pip3"]
-found = [t for t in tools if shutil.which(t)]
-found += [n for n in os.listdir(venv + "/bin") if n.startswith("pip")]
-writable = [r for r, _, _ in os.walk(venv) if os.access(r, os.W_OK)]
-print(json.dumps({{"uid": os.getuid(), "found": found, "writable": writable[:3]}}))
-"""
+# Run inside the image by its own Python, as its own user.
+PROBE = Path(__file__).with_name("probe_image.py")
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -78,13 +74,26 @@ def engine_host() -> str:
     return f"[{url.hostname}]" if ":" in url.hostname else url.hostname
 
 
-def main(image: str) -> None:
+def probe(image: str) -> dict:
+    """What scripts/probe_image.py finds, run hardened by the image's Python."""
+    command = [DOCKER, "run", "--rm", "--interactive", *HARDENED, "--entrypoint", "python"]
+    result = subprocess.run(
+        [*command, image, "-"], input=PROBE.read_text(), capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        fail(f"the probe failed inside the image:\n{result.stderr.strip()}")
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def main(image: str, minimal: bool) -> None:
     shape = docker("image", "inspect", "-f", "{{.Size}} {{len .RootFS.Layers}}", image)
     size, layers = shape.split()
     print(f"image {image}: {int(size) / 1e6:.1f} MB, {layers} layers")
+    check_contents(probe(image), minimal)
+    check_serving(image)
 
-    probe = docker("run", "--rm", "--entrypoint", "python", image, "-c", INSPECT)
-    inside = json.loads(probe)
+
+def check_contents(inside: dict, minimal: bool) -> None:
     if inside["uid"] == 0:
         fail("the image runs as root")
     if inside["found"]:
@@ -92,7 +101,32 @@ def main(image: str) -> None:
     if inside["writable"]:
         fail(f"the app user can write to {', '.join(inside['writable'])}")
     print(f"user {inside['uid']}, no compiler, make or pip, venv not writable by that user")
+    if minimal:
+        if inside["shells"]:
+            fail(f"a minimal image has no shell or installer: found {', '.join(inside['shells'])}")
+        entries = [e for e in inside["status_entries"] if not e.endswith(".md5sums")]
+        if not any(e.startswith(("libc6", "libpython", "python")) for e in entries):
+            fail("no dpkg status entries for libc6 or Python: scanners would see no packages")
+        print(f"no shell, no apt or dpkg; {len(entries)} packages in var/lib/dpkg/status.d")
+    if inside["import_failures"]:
+        fail(
+            "standard-library modules that do not import:\n" + "\n".join(inside["import_failures"])
+        )
+    print(f"Python {inside['python']}: {inside['modules']} standard-library modules import")
+    if inside["authorities"] < 100:
+        fail(
+            f"TLS trusts {inside['authorities']} certificate authorities: the CA bundle is missing"
+        )
+    if inside["paris_summer"] != "2:00:00":
+        fail(f"zoneinfo gives Europe/Paris in July UTC+{inside['paris_summer']}, not 2:00:00")
+    if "error" in inside["libraries"]:
+        fail(f"sqlite3 or ctypes does not work: {inside['libraries']['error']}")
+    libraries = ", ".join(f"{name} {version}" for name, version in inside["libraries"].items())
+    print(f"TLS trusts {inside['authorities']} CAs; zoneinfo Europe/Paris; {libraries}")
 
+
+def check_serving(image: str) -> None:
+    """Up, healthy, stopped by SIGTERM with exit code 0, and a clean log."""
     started = time.monotonic()
     host = engine_host()
     # A local engine publishes on loopback only; a remote one where this job can reach it.
@@ -129,6 +163,7 @@ def main(image: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__.splitlines()[0])
-    main(sys.argv[1])
+    arguments = sys.argv[1:]
+    if len(arguments) not in (1, 2) or arguments[1:] not in ([], ["--minimal"]):
+        sys.exit(__doc__.split("\n\n")[1])
+    main(arguments[0], minimal=arguments[1:] == ["--minimal"])
