@@ -37,12 +37,21 @@ def built(request, build_base):
     return build_base(request.param)
 
 
+# The lines of check_image.py's report, shown in the test log.
+CHECK_LINES = ("image ", "user ", "no shell", "Python ", "TLS ", "serving ", "HEALTHCHECK ")
+CHECK_LINES += ("stopped ",)
+
+
 def test_image_checks_pass(built):
     output = built["output"]
     for line in output.splitlines():
-        if line.startswith(("image ", "user ", "serving ", "HEALTHCHECK ", "stopped ")):
+        if line.startswith(CHECK_LINES):
             print(f"[{built['name']}] {line}")
     assert "no compiler, make or pip, venv not writable" in output
+    assert re.search(r"Python 3\.1\d\.\d+: \d{3} standard-library modules import", output)
+    assert re.search(r"TLS trusts \d{3} CAs; zoneinfo Europe/Paris; sqlite 3\.", output)
+    minimal = BASES[built["name"]][0].get("runtime", "minimal") == "minimal"
+    assert ("no shell, no apt or dpkg" in output) == minimal
     assert re.search(r"user 10001\b", output)
     assert "stopped by SIGTERM with exit code 0" in output
     size = float(re.search(r"image \S+: ([\d.]+) MB, (\d+) layers", output)[1])
