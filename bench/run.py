@@ -390,7 +390,7 @@ def main() -> None:
         sys.exit("[bench] wrk is missing: apt-get install wrk")
     wrk_seconds = 5 if options.quick else 15
     if options.runtime_only:
-        text = runtimes.section(runtimes.measure(options.workdir, rounds), rounds)
+        text = runtimes.section(runtimes.measure(options.workdir), runtimes.ROUNDS)
         options.output.write_text(bytecode.replace_section(options.output.read_text(), text))
         log(f"wrote the runtime section of {options.output}")
         print(text)
@@ -415,7 +415,7 @@ def main() -> None:
     samples = serving.measure(options.workdir, serving_rounds, serving_seconds)
     profiles = worker_profile.measure(serving.images(options.workdir)["default"], options.workdir)
     startup = bytecode.section(bytecode.measure(options.workdir, rounds), rounds)
-    minimal = runtimes.section(runtimes.measure(options.workdir, rounds), rounds)
+    minimal = runtimes.section(runtimes.measure(options.workdir), runtimes.ROUNDS)
     command = "nox -s bench" + (" -- --quick" if options.quick else "")
     text = f"""# Benchmarks
 

@@ -33,6 +33,7 @@ BASES = {
 SOURCE_ARGS = ["PGO=0", f"PYTHON_URL={SOURCE_URL}"]
 RUNTIMES = ("slim", "minimal")
 LOADS = [("trivial", "/healthz"), ("wait 10 ms", "/bench/io?ms=10")]
+ROUNDS = 5  # each round starts, loads and rebuilds both images: about a minute
 
 
 def images(workdir: Path) -> dict[str, dict[str, tuple[str, Path, Variant]]]:
@@ -92,7 +93,7 @@ def rebuild_seconds(variant: Variant, project: Path, tag: str) -> float:
     return build(variant, project, tag, no_cache=False)
 
 
-def measure(workdir: Path, rounds: int) -> dict:
+def measure(workdir: Path, rounds: int = ROUNDS) -> dict:
     built = images(workdir)
     sizes = {base: {rt: size_mb(built[base][rt][0]) for rt in RUNTIMES} for base in built}
     default = built[next(iter(BASES))]
