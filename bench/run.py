@@ -35,12 +35,12 @@ from cookiecutter.main import cookiecutter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import tooling  # noqa: E402  (shared with the tests: how generated projects' tools run)
+from images import SOURCE_URL  # noqa: E402  (the CPython that cookiecutter.json pins)
 
 BENCH = ROOT / "bench"
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 CPUS = "1"  # every container gets one CPU: the comparison is per CPU
 WRK_THREADS, CONNECTIONS = 2, 32  # fixed load: 32 connections kept busy
-SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 

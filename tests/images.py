@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from answers import AWKWARD, RENAMED
+from answers import AWKWARD, CONTEXT, RENAMED
 
 # Debian's docker.io client: the newer one some machines have lacks buildx.
 DOCKER = os.environ.get("DOCKER") or (
@@ -22,9 +22,13 @@ DOCKER = os.environ.get("DOCKER") or (
 )
 
 
-# The same upstream tarball python.org serves (same sha256), from Debian's
-# mirror: containers here reach it over plain HTTP, not python.org.
-SOURCE_URL = "http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.15.orig.tar.xz"
+# The CPython that cookiecutter.json pins for base=source: the same upstream
+# tarball python.org serves (same sha256), from Debian's mirror, which
+# containers here reach over plain HTTP.
+PINNED_PYTHON = CONTEXT["_source_pythons"]["3.13"]["version"]
+SOURCE_URL = (
+    f"http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_{PINNED_PYTHON}.orig.tar.xz"
+)
 
 # answers, the base image they build on, the size budget in MB (set from the
 # sizes measured, see the README's image section), and build arguments. Every
