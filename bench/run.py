@@ -35,10 +35,11 @@ from cookiecutter.main import cookiecutter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import tooling  # noqa: E402  (shared with the tests: how generated projects' tools run)
-from images import SOURCE_URL  # noqa: E402  (the CPython that cookiecutter.json pins)
+
+# The tests' Docker client, and the CPython that cookiecutter.json pins.
+from images import DOCKER, SOURCE_URL  # noqa: E402
 
 BENCH = ROOT / "bench"
-DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 CPUS = "1"  # every container gets one CPU: the comparison is per CPU
 WRK_THREADS, CONNECTIONS = 2, 32  # fixed load: 32 connections kept busy
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
