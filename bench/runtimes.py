@@ -13,13 +13,12 @@ memory, and a source-only rebuild (`hatch build` and `docker build`).
 
 import shutil
 import statistics
-import subprocess
-import tarfile
 import time
 from collections import Counter
 from pathlib import Path
 
 from bytecode import ready_seconds
+from images import exported
 from run import DOCKER, SOURCE_URL, Variant, bake, build, image_tag, log, machine, sh, touch_source
 from serving import start, wrk
 
@@ -58,20 +57,14 @@ def size_mb(tag: str) -> float:
 
 
 def contents(tag: str) -> dict[str, tuple[int, int]]:
-    """Files and bytes by top-level directory, read from `docker export`."""
-    container = sh(DOCKER, "create", tag).strip()
+    """Files and bytes by top-level directory."""
     files, sizes = Counter(), Counter()
-    try:
-        export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
-        with tarfile.open(fileobj=export.stdout, mode="r|") as tar:
-            for member in tar:
-                if not member.isdir():
-                    top = "/" + member.name.split("/")[0]
-                    files[top] += 1
-                    sizes[top] += member.size
-        export.wait()
-    finally:
-        sh(DOCKER, "rm", container)
+    with exported(tag) as members:
+        for member, _ in members:
+            if not member.isdir():
+                top = "/" + member.name.split("/")[0]
+                files[top] += 1
+                sizes[top] += member.size
     return {top: (files[top], sizes[top]) for top in sorted(files)}
 
 

@@ -121,30 +121,47 @@ def build(project: Path, env: dict, tag: str, *options: str) -> str:
     return result.stderr
 
 
+# What the engine adds to every container it creates: not the image's files.
+ENGINE_ADDED = {".dockerenv", "dev", "proc", "sys", "etc/hostname", "etc/hosts", "etc/resolv.conf"}
+
+
+@contextlib.contextmanager
+def exported(tag: str) -> Iterator[Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]]:
+    """An image's files as tar members, each with the archive to read it from,
+    from `docker create` + `docker export`: the image needs no shell."""
+    container = docker("create", tag).stdout.strip()
+    try:
+        export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
+        with tarfile.open(fileobj=export.stdout, mode="r|") as tar:
+            yield (
+                (member, tar)
+                for member in tar
+                if member.name.split("/")[0] not in ENGINE_ADDED
+                and member.name not in ENGINE_ADDED
+            )
+        assert export.wait() == 0
+    finally:
+        docker("rm", container)
+
+
 def exported_files(tag: str, prefixes: tuple[str, ...] = ("",)) -> dict[str, tuple]:
     """Each file of an image's filesystem (under `prefixes`), as what a rebuild
     must reproduce: its type, mode, owner and content (sha256) or link target.
     Modification times are left out: engines before BuildKit 0.13 do not clamp
-    them. Read from `docker export`: the image needs no shell."""
-    container = docker("create", tag).stdout.strip()
-    try:
-        export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
-        files = {}
-        with tarfile.open(fileobj=export.stdout, mode="r|") as tar:
-            for member in tar:
-                if not member.name.startswith(prefixes):
-                    continue
-                content = tar.extractfile(member).read() if member.isfile() else b""
-                files[member.name] = (
-                    member.type,
-                    member.mode,
-                    member.uid,
-                    member.gid,
-                    hashlib.sha256(content).hexdigest() if member.isfile() else member.linkname,
-                )
-        assert export.wait() == 0
-    finally:
-        docker("rm", container)
+    them."""
+    files = {}
+    with exported(tag) as members:
+        for member, tar in members:
+            if not member.name.startswith(prefixes):
+                continue
+            content = tar.extractfile(member).read() if member.isfile() else b""
+            files[member.name] = (
+                member.type,
+                member.mode,
+                member.uid,
+                member.gid,
+                hashlib.sha256(content).hexdigest() if member.isfile() else member.linkname,
+            )
     return files
 
 

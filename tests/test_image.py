@@ -22,6 +22,7 @@ from images import (
     build,
     container,
     docker,
+    exported,
     exported_files,
     nox,
     require_images,
@@ -38,8 +39,8 @@ def built(request, build_base):
 
 
 # The lines of check_image.py's report, shown in the test log.
-CHECK_LINES = ("image ", "user ", "no shell", "Python ", "TLS ", "serving ", "HEALTHCHECK ")
-CHECK_LINES += ("stopped ",)
+CHECK_LINES = ("image ", "user ", "no shell", "Python ", "the venv", "TLS ", "serving ")
+CHECK_LINES += ("HEALTHCHECK ", "stopped ")
 
 
 def test_image_checks_pass(built):
@@ -50,6 +51,7 @@ def test_image_checks_pass(built):
     assert "no compiler, make or pip, venv not writable" in output
     assert re.search(r"Python 3\.1\d\.\d+: \d{3} standard-library modules import", output)
     assert re.search(r"TLS trusts \d{3} CAs; zoneinfo Europe/Paris; sqlite 3\.", output)
+    assert "the venv's compiled files load; locale C.UTF-8; /etc/mime.types read" in output
     minimal = BASES[built["name"]][0].get("runtime", "minimal") == "minimal"
     assert ("no shell, no apt or dpkg" in output) == minimal
     assert re.search(r"user 10001\b", output)
@@ -263,20 +265,11 @@ def test_the_image_check_finds_a_missing_library(default_image, docker_env, tmp_
     """The default image with SQLite's library taken out: check_image.py must
     name the module that no longer imports (the import walk is what catches a
     library the root stage failed to copy)."""
-    container = docker("create", default_image["tag"]).stdout.strip()
     stripped = tmp_path / "stripped.tar"
-    try:
-        export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
-        with (
-            tarfile.open(fileobj=export.stdout, mode="r|") as source,
-            tarfile.open(stripped, "w") as target,
-        ):
-            for member in source:
-                if "libsqlite3.so" not in member.name:
-                    target.addfile(member, source.extractfile(member) if member.isfile() else None)
-        assert export.wait() == 0
-    finally:
-        docker("rm", container)
+    with exported(default_image["tag"]) as members, tarfile.open(stripped, "w") as target:
+        for member, source in members:
+            if "libsqlite3.so" not in member.name:
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
     tag = "slipway-test/no-sqlite:latest"
     config = ["--change", "USER 10001:10001", "--change", "ENV PATH=/opt/app/venv/bin"]
     docker("import", *config, str(stripped), tag)

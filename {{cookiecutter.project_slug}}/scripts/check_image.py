@@ -113,6 +113,16 @@ def check_contents(inside: dict, minimal: bool) -> None:
             "standard-library modules that do not import:\n" + "\n".join(inside["import_failures"])
         )
     print(f"Python {inside['python']}: {inside['modules']} standard-library modules import")
+    if inside["extension_failures"]:
+        fail(
+            "compiled files in the venv that do not load (a library the image lacks):\n"
+            + "\n".join(inside["extension_failures"])
+        )
+    if inside["locale"].startswith("error"):
+        fail(f"the locale LANG names cannot be set: {inside['locale']}")
+    if inside["woff2_type"] != "font/woff2":
+        fail("mimetypes does not know .woff2: /etc/mime.types (media-types) is missing")
+    print(f"the venv's compiled files load; locale {inside['locale']}; /etc/mime.types read")
     if inside["authorities"] < 100:
         fail(
             f"TLS trusts {inside['authorities']} certificate authorities: the CA bundle is missing"

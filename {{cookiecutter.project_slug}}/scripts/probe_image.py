@@ -7,6 +7,8 @@ import datetime
 import importlib
 import importlib.util
 import json
+import locale
+import mimetypes
 import os
 import pkgutil
 import shutil
@@ -97,11 +99,36 @@ def libraries() -> dict[str, str]:
         return {"error": str(error)}
 
 
+def extension_failures() -> list[str]:
+    """The venv's compiled files that the dynamic loader cannot load: a
+    dependency's extension linking a library the image lacks shows here.
+    Loaded with ctypes, which runs none of their code."""
+    import ctypes
+
+    failures = []
+    for directory, _, files in os.walk(VENV):
+        for name in files:
+            if name.endswith(".so") or ".so." in name:
+                try:
+                    ctypes.CDLL(os.path.join(directory, name))
+                except OSError as error:
+                    failures.append(str(error))
+    return failures
+
+
+def locale_from_environment() -> str:
+    """The locale LANG names (C.UTF-8), or why it cannot be set."""
+    try:
+        return locale.setlocale(locale.LC_ALL, "")
+    except locale.Error as error:
+        return f"error: {error}"
+
+
 def main() -> None:
-    found = [t for t in BUILD_TOOLS if shutil.which(t)]
+    path = f"{os.environ.get('PATH', '')}:{SYSTEM_BIN}"
+    found = [t for t in BUILD_TOOLS if shutil.which(t, path=path)]
     found += [n for n in os.listdir(f"{VENV}/bin") if n.startswith("pip")]
     writable = [r for r, _, _ in os.walk(VENV) if os.access(r, os.W_OK)]
-    path = f"{os.environ.get('PATH', '')}:{SYSTEM_BIN}"
     paris = zoneinfo.ZoneInfo("Europe/Paris")
     status = "/var/lib/dpkg/status.d"
     report = {
@@ -112,9 +139,13 @@ def main() -> None:
         "python": sys.version.split()[0],
         "modules": len(stdlib_modules()),
         "import_failures": import_failures(),
+        "extension_failures": extension_failures(),
         "authorities": trusted_authorities(),
         "paris_summer": str(paris.utcoffset(datetime.datetime(2026, 7, 1))),
         "libraries": libraries(),
+        # Not in Python's own table: read from /etc/mime.types.
+        "woff2_type": mimetypes.guess_type("font.woff2")[0],
+        "locale": locale_from_environment(),
         "status_entries": sorted(os.listdir(status)) if os.path.isdir(status) else [],
     }
     print(json.dumps(report))

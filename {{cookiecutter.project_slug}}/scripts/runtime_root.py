@@ -12,13 +12,15 @@ finds them. A library no package installed stops the build, naming it. Each
 package copied gets a dpkg status entry in var/lib/dpkg/status.d/, as
 distroless images have, so image scanners see its version; so do the
 --status-only packages, of which one file is copied (ca-certificates: the
-bundle it built, not the certificates and the shell script it builds with). Then: the CA
-bundle, passwd and group entries for root and UID, /tmp with mode 1777, and
-the standard library compiled to bytecode (the root is read-only at run time).
+bundle it built, not the certificates and the shell script it builds with).
+Then: the CA bundle, the C.UTF-8 locale, passwd and group entries for root and
+UID, /tmp with mode 1777, and the standard library compiled to bytecode (the
+root is read-only at run time).
 """
 
 import argparse
 import compileall
+import grp
 import os
 import pwd
 import re
@@ -42,6 +44,9 @@ ARCH = subprocess.run(
     ["dpkg", "--print-architecture"], capture_output=True, text=True
 ).stdout.strip()
 DEBIAN_FILES = ("/etc/os-release", "/etc/debian_version")
+# The locale LANG names, from libc-bin (whose programs stay out): without it
+# locale.setlocale(LC_ALL, "") fails. glibc's version is libc6's status entry.
+LOCALE = "/usr/lib/locale/C.utf8"
 
 
 def fail(message: str) -> None:
@@ -198,12 +203,13 @@ def status_entries(packages: list[str], status_only: list[str], root: Path) -> N
 def accounts(uid: int, root: Path) -> None:
     """passwd and group with root and the app user, no shell for either."""
     user = pwd.getpwuid(uid)
+    group = grp.getgrgid(user.pw_gid).gr_name
     (root / "etc").mkdir(exist_ok=True)
     (root / "etc/passwd").write_text(
         "root:x:0:0:root:/root:/usr/sbin/nologin\n"
         f"{user.pw_name}:x:{uid}:{user.pw_gid}::/nonexistent:/usr/sbin/nologin\n"
     )
-    (root / "etc/group").write_text(f"root:x:0:\n{user.pw_name}:x:{user.pw_gid}:\n")
+    (root / "etc/group").write_text(f"root:x:0:\n{group}:x:{user.pw_gid}:\n")
     # Without it glibc asks DNS before /etc/hosts.
     (root / "etc/nsswitch.conf").write_text(NSSWITCH)
 
@@ -254,6 +260,7 @@ def main() -> None:
     cafile = ssl.get_default_verify_paths().openssl_cafile
     for path in (*links_out(options.scan), BUNDLE, cafile, *DEBIAN_FILES):
         copy_with_links(path, root)
+    shutil.copytree(LOCALE, root / LOCALE.lstrip("/"))
     accounts(options.uid, root)
     (root / "tmp").mkdir(mode=0o1777)
     (root / "tmp").chmod(0o1777)  # mkdir's mode is filtered by the umask
