@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -14,13 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from answers import AWKWARD, CONTEXT, RENAMED
+from answers import AWKWARD, CONTEXT, RENAMED, ROOT
 
 # Debian's docker.io client: the newer one some machines have lacks buildx.
 DOCKER = os.environ.get("DOCKER") or (
     "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker") or "docker"
 )
 
+
+SLUG_DIR = "{{cookiecutter.project_slug}}"
 
 # The CPython that cookiecutter.json pins for base=source: the same upstream
 # tarball python.org serves (same sha256), from Debian's mirror, which
@@ -165,9 +168,9 @@ def exported_files(tag: str, prefixes: tuple[str, ...] = ("",)) -> dict[str, tup
     return files
 
 
-# How production runs the image: nothing writable but /tmp, no privileges.
-HARDENED = ("--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL")
-HARDENED += ("--security-opt", "no-new-privileges")
+# How production runs the image: the flags the generated check_image.py
+# (copied as is, not rendered) holds and checks images under.
+HARDENED = tuple(runpy.run_path(str(ROOT / SLUG_DIR / "scripts" / "check_image.py"))["HARDENED"])
 
 
 @dataclass

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import tempfile
@@ -23,17 +24,19 @@ SLUG = PYPROJECT["project"]["name"]
 VERSION = PYPROJECT["project"]["version"]
 WHEELHOUSE = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]["wheelhouse"]
 IMAGE_PYTHON = WHEELHOUSE["python-version"]
-UV = "uv==0.13.9"
-HATCH = ["hatch==1.18.2", "hatchling==1.33.0"]
 # The Docker CLI to use; BuildKit is required (cache and bind mounts).
 DOCKER = os.environ.get("DOCKER", "docker")
-# How production should run the image: nothing writable but /tmp, no privileges.
-HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
-HARDENED += ["--security-opt", "no-new-privileges"]
+# How production should run the image: nothing writable but /tmp, no
+# privileges. scripts/check_image.py holds the flags and checks the image under them.
+HARDENED = runpy.run_path("scripts/check_image.py")["HARDENED"]
+
+# What the template's answers fixed.
 # minimal: no shell or package manager in the image; slim: the base's whole OS.
 RUNTIME = "{{ cookiecutter.runtime }}"
 # The stage that installs Debian's security updates: a refresh rebuilds it uncached.
 UPGRADED_STAGE = "{% if cookiecutter.base == "source" %}os{% else %}base{% endif %}"
+# The official base comes in every Python (--python); Debian's and a source build fix one.
+PYTHON_CHOICE = {{ cookiecutter.base == "official" }}
 
 nox.needs_version = ">=2025.5.1"  # download_python
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -63,7 +66,8 @@ def lock(session: nox.Session) -> None:
     sdist. `-- --upgrade` moves every package to its newest version;
     `-- --check` fails when a lock no longer matches pyproject.toml.
     """
-    session.install(UV)  # one uv version, so every developer writes the same lock
+    # One uv version (pyproject.toml's lock group), so every developer writes the same lock.
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lock"))
     check = "--check" in session.posargs
     lock_all(session, check, [arg for arg in session.posargs if arg != "--check"])
 
@@ -108,16 +112,14 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
     parser.add_argument(
         "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
     )
-{%- if cookiecutter.base == "official" %}
-    parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
-{%- endif %}
+    if PYTHON_CHOICE:
+        parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
     parser.add_argument(
         "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="for docker build"
     )
     # BuildKit's layer cache outside the engine, e.g. type=gha in GitHub Actions.
     parser.add_argument("--cache-from", action="append", default=[], metavar="SPEC")
     parser.add_argument("--cache-to", action="append", default=[], metavar="SPEC")
-    parser.add_argument("--port", type=int, default=8000, help="host port for `serve`")
     if release:
         parser.add_argument("--image", required=True, help="repository, e.g. ghcr.io/org/app")
         parser.add_argument("--version-tag", required=True, help="the git tag, e.g. v1.2.0")
@@ -144,16 +146,12 @@ def source_url() -> str:
 
 
 def image_python(options: argparse.Namespace) -> str:
-{%- if cookiecutter.base == "official" %}
-    return options.python
-{%- else %}
-    return IMAGE_PYTHON  # fixed by the base image
-{%- endif %}
+    return options.python if PYTHON_CHOICE else IMAGE_PYTHON
 
 
 def build_dist(session: nox.Session, python: str, *targets: str) -> None:
     """hatch build, whose hook writes dist/wheelhouse for the image's Python."""
-    session.install(UV, *HATCH)
+    session.install(*nox.project.dependency_groups(PYPROJECT, "build"))
     lock_all(session, check=True, extra=[])
     # The wheelhouse for the image's Python; the lock covers every supported one.
     # UV_PYTHON is nox's pointer to this session's venv: hatch must pick its own.
@@ -171,10 +169,9 @@ def build_image(
         "REVISION": git("rev-parse", "HEAD"),
         "CREATED": git("log", "-1", "--format=%cI"),  # the commit's time: reproducible
         "SOURCE": source_url(),
-{%- if cookiecutter.base == "official" %}
-        "PYTHON_VERSION": image_python(options),
-{%- endif %}
     }
+    if PYTHON_CHOICE:
+        build_args["PYTHON_VERSION"] = options.python
     epoch = git("log", "-1", "--format=%ct")
     if epoch.isdigit():
         # BuildKit 0.11+ dates the image, and 0.13+ can date every layer's files, by this.
@@ -308,7 +305,10 @@ def download_devtools(session: nox.Session, python: str) -> None:
 @nox.session(venv_backend="none")
 def serve(session: nox.Session) -> None:
     """Run the image on localhost, hardened as in production (Ctrl-C stops it)."""
-    options = image_options(session)
+    parser = argparse.ArgumentParser(prog="nox -s serve --")
+    parser.add_argument("--tag", default=f"{SLUG}:dev", help="image to run")
+    parser.add_argument("--port", type=int, default=8000, help="host port")
+    options = parser.parse_args(session.posargs)
     publish = ["--publish", f"127.0.0.1:{options.port}:8000"]
     session.run(DOCKER, "run", "--rm", *publish, *HARDENED, options.tag, external=True)
 
