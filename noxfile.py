@@ -31,8 +31,7 @@ def reliability(session: nox.Session) -> None:
 @nox.session
 def plugin(session: nox.Session) -> None:
     """hatch-wheelhouse's own tests, against an editable install of it."""
-    # keyring: the optional credential source the plugin uses when installed.
-    session.install("-e", "hatch_plugin", "pytest==9.2.0", "keyring==25.7.0")
+    session.install("-e", "hatch_plugin", *nox.project.dependency_groups(PYPROJECT, "plugin"))
     session.run("pytest", "hatch_plugin/tests", *session.posargs)
 
 
@@ -48,20 +47,21 @@ def bench(session: nox.Session) -> None:
     with like.
     """
     session.install(*nox.project.dependency_groups(PYPROJECT, "test", "bench"))
-    session.run("python", "bench/run.py", *session.posargs)
+    # bench/ shares the tests' modules: how images are built, run and read.
+    session.run("python", "bench/run.py", *session.posargs, env={"PYTHONPATH": "tests"})
 
 
 @nox.session(name="cpython_flags")
 def cpython_flags(session: nox.Session) -> None:
     """Time CPython builds with different configure options; writes docs/cpython-flags.md."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("python", "bench/flags.py", *session.posargs)
+    session.run("python", "bench/flags.py", *session.posargs, env={"PYTHONPATH": "tests"})
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the template's own code (generated code is linted by the tests)."""
-    session.install("ruff==0.17.6")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     # Named paths: ruff would otherwise parse the Jinja in the template's pyproject.toml.
     paths = ["hooks", "tests", "noxfile.py", "hatch_plugin", "bench"]
     session.run("ruff", "check", *paths)

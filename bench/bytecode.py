@@ -7,14 +7,13 @@ alternating rounds, with one CPU: the time to import the app inside the
 container, and the time from `docker run` (hardened) to `/healthz` answering.
 """
 
-import re
 import statistics
-import time
-import urllib.request
 from pathlib import Path
 
-from images import HARDENED  # the tests' flags: production's way to run the image
-from run import CPUS, DEFAULT, DOCKER, Variant, bake, build, image_tag, log, machine, sh
+from images import DOCKER, HARDENED, container
+from measures import CPUS
+from projects import DEFAULT, Variant, bake, build, image_tag, log, sh
+from report import machine
 
 MODES = ("unchecked-hash", "checked-hash", "timestamp")
 COMPILE = "--invalidation-mode unchecked-hash"
@@ -44,26 +43,14 @@ def import_seconds(tag: str, package: str) -> float:
         "import time; started = time.perf_counter(); "
         f"import {package}.wsgi; print(time.perf_counter() - started)"
     )
-    command = ["run", "--rm", "--cpus", CPUS, *HARDENED, "--entrypoint", "python", tag]
+    command = ["run", "--rm", "--cpus", str(CPUS), *HARDENED, "--entrypoint", "python", tag]
     return float(sh(DOCKER, *command, "-c", probe).strip().splitlines()[-1])
 
 
 def ready_seconds(tag: str) -> float:
-    started = time.monotonic()
-    run = ["run", "--detach", "--cpus", CPUS, *HARDENED, "--publish", "127.0.0.1::8000", tag]
-    container = sh(DOCKER, *run).strip()
-    try:
-        port = sh(DOCKER, "port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-                return time.monotonic() - started
-            except OSError:
-                if time.monotonic() - started > 30:
-                    raise SystemExit(f"[bench] {tag} never served /healthz") from None
-                time.sleep(0.01)
-    finally:
-        sh(DOCKER, "rm", "--force", container)
+    """From `docker run` (hardened, one CPU, a published port) to /healthz answering."""
+    with container(tag, "--cpus", str(CPUS)) as started:
+        return started.ready_s
 
 
 def measure(workdir: Path, rounds: int) -> dict[str, dict[str, list[float]]]:
@@ -109,12 +96,3 @@ against `timestamp`, above 1 is faster.
 |---|---|---|---|---|
 {chr(10).join(rows)}
 """
-
-
-def replace_section(document: str, new: str) -> str:
-    """`document` with the section `new` heads (its first line) replaced, or `new` appended."""
-    heading = new.splitlines()[0]
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(document):
-        return pattern.sub(lambda _: new + "\n", document).rstrip("\n") + "\n"
-    return document.rstrip("\n") + "\n\n" + new

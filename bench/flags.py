@@ -15,7 +15,10 @@ import time
 from pathlib import Path
 from statistics import geometric_mean
 
-from run import BENCH, CPUS, DOCKER, ROOT, SOURCE_URL, cpu_speed, log, machine, sh, tool_env
+from images import DOCKER, SOURCE_URL
+from measures import CPUS, cpu_speed
+from projects import BENCH, ROOT, log, sh, tool_env
+from report import machine, write
 
 FRAME_POINTERS = "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer"
 # (name, configure options, extra CFLAGS); the first is what the source base does.
@@ -91,10 +94,7 @@ in brackets, the ratio to the first row (above 1: faster than the source base's 
 
 {chr(10).join(lines)}
 """
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(text)
-    log(f"wrote {options.output}")
-    print(text)
+    write(options.output, text)
 
 
 if __name__ == "__main__":

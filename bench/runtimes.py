@@ -18,9 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 from bytecode import ready_seconds
-from images import exported
-from run import DOCKER, SOURCE_URL, Variant, bake, build, image_tag, log, machine, sh, touch_source
-from serving import start, wrk
+from images import SOURCE_URL, exported
+from measures import idle_mib, running, size_mb, wrk
+from projects import Variant, bake, build, image_tag, log, touch_source
+from report import machine
 
 HEADING = "## Minimal runtime"
 BASES = {
@@ -52,10 +53,6 @@ def images(workdir: Path) -> dict[str, dict[str, tuple[str, Path, Variant]]]:
     return built
 
 
-def size_mb(tag: str) -> float:
-    return int(sh(DOCKER, "image", "inspect", "-f", "{{.Size}}", tag).strip()) / 1e6
-
-
 def contents(tag: str) -> dict[str, tuple[int, int]]:
     """Files and bytes by top-level directory."""
     files, sizes = Counter(), Counter()
@@ -69,15 +66,11 @@ def contents(tag: str) -> dict[str, tuple[int, int]]:
 
 
 def serve_once(tag: str) -> dict:
-    container, address = start(tag, {}, 1)
-    try:
+    with running(tag, {}, 1) as started:
         time.sleep(2)  # idle, after the first request
-        memory = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
-        result = {"idle_mib": float(memory.split("MiB")[0])}
+        result = {"idle_mib": idle_mib(started)}
         for name, path in LOADS:
-            result[name] = wrk(f"http://{address}:8000{path}", 64, 5, 1)
-    finally:
-        sh(DOCKER, "rm", "--force", container)
+            result[name] = wrk(started.url(path), 64, 5, 1)
     return result
 
 

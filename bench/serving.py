@@ -17,31 +17,15 @@ address (Docker's port proxy would spend CPU of its own) and, where the
 machine has CPUs to spare, runs on CPUs the container cannot use.
 """
 
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
-from images import HARDENED  # the tests' flags: production's way to run the image
-from run import (
-    BENCH,
-    DEFAULT,
-    DOCKER,
-    HOST_CA,
-    Variant,
-    bake,
-    build,
-    image_tag,
-    log,
-    machine,
-    parse_mib,
-    parse_ms,
-    sh,
-)
+from images import DOCKER
+from measures import cpu_sets, idle_mib, running, wrk
+from projects import BENCH, DEFAULT, HOST_CA, Variant, bake, build, image_tag, log, sh
+from report import machine
 
 HEADING = "## Serving throughput"
 # (name, path, connections). 100 ms waits at 64 connections cap any server at
@@ -115,63 +99,12 @@ def images(workdir) -> dict[str, str]:
     return tags
 
 
-def cpu_sets(cpus: int) -> tuple[str, str | None]:
-    """CPUs for the container and for wrk: apart when the machine has enough."""
-    available = sorted(os.sched_getaffinity(0))
-    if len(available) > cpus:
-        container, rest = available[-cpus:], available[:-cpus]
-        return ",".join(map(str, container)), ",".join(map(str, rest))
-    return ",".join(map(str, available)), None  # wrk shares the container's CPUs
-
-
-def start(tag: str, env: dict, cpus: int) -> tuple[str, str]:
-    """The image, hardened, on `cpus` CPUs; its id and address once /healthz answers."""
-    env = dict(env)
-    if "WORKERS_PER_CPU" in env:
-        env["WEB_CONCURRENCY"] = int(env.pop("WORKERS_PER_CPU")) * cpus
-    settings = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
-    cpuset, _ = cpu_sets(cpus)
-    run = ["run", "--detach", "--cpus", str(cpus), "--cpuset-cpus", cpuset, *HARDENED]
-    container = sh(DOCKER, *run, *settings, tag).strip()
-    address_format = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
-    address = sh(DOCKER, "inspect", "-f", address_format, container).strip()
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://{address}:8000/healthz", timeout=1).close()
-            return container, address
-        except OSError:
-            if time.monotonic() > deadline:
-                logs = sh(DOCKER, "logs", container)
-                sh(DOCKER, "rm", "--force", container)
-                raise SystemExit(f"[bench] {tag} {env} never served /healthz\n{logs}") from None
-            time.sleep(0.05)
-
-
-def wrk(url: str, connections: int, seconds: int, cpus: int) -> dict:
-    _, wrk_cpus = cpu_sets(cpus)
-    pin = ["taskset", "-c", wrk_cpus] if wrk_cpus else []
-    command = [*pin, "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
-        "p99_ms": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]),
-        "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
-    }
-
-
 def measure_once(tag: str, configuration: Configuration, cpus: int, seconds: int) -> dict:
-    container, address = start(tag, configuration.env, cpus)
-    try:
+    with running(tag, configuration.env, cpus) as started:
         time.sleep(2)  # idle, after the first request
-        memory = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
-        result = {"idle_mib": parse_mib(memory.split("/")[0])}
+        result = {"idle_mib": idle_mib(started)}
         for name, path, connections in WORKLOADS:
-            result[name] = wrk(f"http://{address}:8000{path}", connections, seconds, cpus)
-    finally:
-        sh(DOCKER, "rm", "--force", container)
+            result[name] = wrk(started.url(path), connections, seconds, cpus)
     return result
 
 

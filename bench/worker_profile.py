@@ -15,8 +15,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from run import log, machine, sh
-from serving import CHOSEN, CONFIGURATIONS, DOCKER, start, wrk
+from images import DOCKER
+from measures import running, wrk
+from projects import log, sh
+from report import machine
+from serving import CHOSEN, CONFIGURATIONS
 
 HEADING = "## Where the time goes"
 SECONDS = 8
@@ -42,13 +45,10 @@ def stage(stack: list[str]) -> str:
 
 
 def record(tag: str, env: dict, workdir: Path) -> Counter:
-    container, address = start(tag, env, cpus=1)
-    try:
-        top = sh(DOCKER, "top", container, "-o", "pid,args").splitlines()[1:]
+    with running(tag, env, cpus=1) as started:
+        top = sh(DOCKER, "top", started.id, "-o", "pid,args").splitlines()[1:]
         worker = top[-1].split()[0]  # the master starts first; its one worker after
-        load = threading.Thread(
-            target=wrk, args=(f"http://{address}:8000/healthz", 64, SECONDS + 4, 1)
-        )
+        load = threading.Thread(target=wrk, args=(started.url("/healthz"), 64, SECONDS + 4, 1))
         load.start()
         time.sleep(2)
         output = workdir / f"profile-{len(list(workdir.glob('profile-*')))}.txt"
@@ -56,8 +56,6 @@ def record(tag: str, env: dict, workdir: Path) -> Counter:
         command += ["--rate", "250", "--format", "raw", "--nonblocking", "--output", str(output)]
         subprocess.run(command, check=True, capture_output=True)
         load.join()
-    finally:
-        sh(DOCKER, "rm", "--force", container)
     shares: Counter = Counter()
     for line in output.read_text().splitlines():
         stack, _, count = line.rpartition(" ")

@@ -50,13 +50,15 @@ def supported_combinations() -> list[dict]:
     for i, (combo, worker, ci) in enumerate(
         itertools.product(combos, CONTEXT["worker_class"], CONTEXT["ci"])
     ):
-        # license and deploy each add or drop files independently of the rest:
+        # license, deploy and runtime each add or drop files independently of the rest:
         # rotate them rather than multiply the set, out of step with ci's order
         # (ci changes every answer set, the worker every third).
         license_ = CONTEXT["license"][(i + i // 3) % len(CONTEXT["license"])]
         deploy = CONTEXT["deploy"][i // 2 % len(CONTEXT["deploy"])]
+        runtime = CONTEXT["runtime"][i // 5 % len(CONTEXT["runtime"])]
         answers.append(
             {**combo, "worker_class": worker, "ci": ci, "deploy": deploy, "license": license_}
+            | {"runtime": runtime}
         )
     return [*answers, {**answers[0], **RENAMED}]
 
@@ -69,6 +71,7 @@ def combo_id(answers: dict) -> str:
         answers["worker_class"],
         "ci-" + answers["ci"],
         "deploy-" + answers["deploy"],
+        "runtime-" + answers["runtime"],
         answers["license"].lower(),
     ]
     if "package_name" in answers:

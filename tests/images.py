@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from answers import AWKWARD, CONTEXT, RENAMED, ROOT
+from tooling import run
 
 # Debian's docker.io client: the newer one some machines have lacks buildx.
 DOCKER = os.environ.get("DOCKER") or (
@@ -100,13 +101,6 @@ def docker(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProc
     return result
 
 
-def run(command: list[str], cwd: Path, env: dict) -> str:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-5000:]
-    return output
-
-
 def nox(project: Path, env: dict, *args: str) -> str:
     return run([sys.executable, "-m", "nox", *args], project, env)
 
@@ -139,8 +133,7 @@ def exported(tag: str) -> Iterator[Iterator[tuple[tarfile.TarInfo, tarfile.TarFi
             yield (
                 (member, tar)
                 for member in tar
-                if member.name.split("/")[0] not in ENGINE_ADDED
-                and member.name not in ENGINE_ADDED
+                if member.name.split("/")[0] not in ENGINE_ADDED and member.name not in ENGINE_ADDED
             )
         assert export.wait() == 0
     finally:
@@ -176,10 +169,12 @@ HARDENED = tuple(runpy.run_path(str(ROOT / SLUG_DIR / "scripts" / "check_image.p
 @dataclass
 class Container:
     id: str
+    host: str
     port: int
+    ready_s: float  # from `docker run` to /healthz answering
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
 
 def serves(url: str) -> bool:
@@ -190,23 +185,35 @@ def serves(url: str) -> bool:
         return False
 
 
+ADDRESS = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+
+
 @contextlib.contextmanager
 def container(
-    tag: str, *options: str, command: tuple[str, ...] = (), hardened: bool = True
+    tag: str,
+    *options: str,
+    command: tuple[str, ...] = (),
+    hardened: bool = True,
+    published: bool = True,
+    timeout: float = 30,
 ) -> Iterator[Container]:
-    """The image running on a loopback port, serving /healthz; removed after.
-    Hardened as production runs it, unless `options` say how instead."""
-    run_options = ["--detach", "--publish", "127.0.0.1::8000", *options]
-    if hardened:
-        run_options += HARDENED
+    """The image running and serving /healthz; removed after. Reached on a
+    loopback port, or, not `published`, at the container's own address (load
+    tests: Docker's port proxy would spend CPU of its own). Hardened as
+    production runs it, unless `options` say how instead."""
+    publish = ["--publish", "127.0.0.1::8000"] if published else []
+    run_options = ["--detach", *publish, *options, *(HARDENED if hardened else ())]
+    started = time.monotonic()
     cid = docker("run", *run_options, tag, *command).stdout.strip()
     try:
-        port = docker("port", cid, "8000/tcp").stdout.splitlines()[0].rsplit(":", 1)[1]
-        started = Container(cid, int(port))
-        deadline = time.monotonic() + 30
-        while not serves(started.url("/healthz")):
-            assert time.monotonic() < deadline, docker("logs", cid).stderr[-3000:]
-            time.sleep(0.05)
-        yield started
+        if published:
+            host = "127.0.0.1"
+            port = int(docker("port", cid, "8000/tcp").stdout.splitlines()[0].rsplit(":", 1)[1])
+        else:
+            host, port = docker("inspect", "-f", ADDRESS, cid).stdout.strip(), 8000
+        while not serves(f"http://{host}:{port}/healthz"):
+            assert time.monotonic() - started < timeout, docker("logs", cid).stderr[-3000:]
+            time.sleep(0.01)
+        yield Container(cid, host, port, time.monotonic() - started)
     finally:
         docker("rm", "--force", cid, check=False)

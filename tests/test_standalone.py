@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import template_repo
-from images import run
+from tooling import run
 
 # The plugin answer's default: this template's commit, fetched by git.
 GIT_REFERENCE = "hatch-wheelhouse @ git+{url}@{commit}#subdirectory=hatch_plugin"

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import re
 import runpy
 import signal
 import socket
@@ -39,7 +40,6 @@ def test_defaults(monkeypatch):
 {%- else %}
     assert conf["worker_class"] == "{{ cookiecutter.worker_class }}"
 {%- endif %}
-    assert conf["workers"] == conf["default_workers"](conf["worker"], conf["usable_cpus"]())
     assert conf["accesslog"] == "-"
     assert conf["logger_class"] == "{{ cookiecutter.package_name }}.logs.AccessLogger"
     # The README's documented defaults: 16 threads (for gthread), no recycling.
@@ -114,11 +114,6 @@ def test_real_gunicorn_refuses_bad_settings_before_any_worker():
     print(f"refused in {time.monotonic() - started:.2f} s")
 
 
-def test_heartbeats_go_to_shared_memory(monkeypatch):
-    conf = load_conf(monkeypatch)
-    assert conf["worker_tmp_dir"] == (conf["SHM"] if os.path.isdir(conf["SHM"]) else None)
-
-
 @pytest.mark.parametrize(
     ("files", "limit"),
     [
@@ -163,15 +158,17 @@ def get(url: str, **headers: str) -> tuple[int, bytes]:
 
 
 @contextlib.contextmanager
-def gunicorn(**environ):
-    """A real gunicorn serving the app until the block ends; yields its port and,
-    once stopped, fills `log` with everything it wrote."""
+def gunicorn(cpus: set[int] | None = None, **environ):
+    """A real gunicorn serving the app until the block ends, on the CPUs `cpus`
+    if given; yields its port and pid and, once stopped, fills `log` with
+    everything it wrote."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **environ}
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     server = subprocess.Popen(
-        START, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        START, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=pin
     )
-    run = {"port": port, "log": ""}
+    run = {"port": port, "pid": server.pid, "log": ""}
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -226,6 +223,48 @@ def test_gevent_worker_takes_connections_in_turn():
     position = next(i for i, line in enumerate(served) if "?single " in line)
     assert position < pipelined // 2, f"answered after {position} pipelined requests"
 {%- endif %}
+
+
+def workers_of(master: int, expected: int) -> list[int]:
+    """The master's child processes, once `expected` of them run (5 s at most)."""
+    deadline = time.monotonic() + 5
+    while True:
+        children = []
+        for process in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):  # a process may end while it is read
+                status = (process / "status").read_text() if process.name.isdigit() else ""
+                if re.search(rf"^PPid:\s+{master}$", status, re.M):
+                    children.append(int(process.name))
+        if len(children) >= expected or time.monotonic() > deadline:
+            return children
+        time.sleep(0.05)
+
+
+def test_one_cpu_gets_the_default_worker_count():
+    """Pinned to one CPU, as a quota of one CPU or a cpuset limits a container,
+    gunicorn runs {{ "(2 x 1) + 1 sync workers" if cookiecutter.worker_class == "sync" else "one worker" }}, whatever the host's CPU count."""
+    expected = {{ 3 if cookiecutter.worker_class == "sync" else 1 }}
+    with gunicorn(cpus={min(os.sched_getaffinity(0))}, WEB_CONCURRENCY="") as server:
+        workers = workers_of(server["pid"], expected)
+        time.sleep(0.5)  # time for an extra worker to show, were there one
+        workers = workers_of(server["pid"], expected)
+    assert len(workers) == expected, server
+
+
+def test_heartbeats_go_to_shared_memory():
+    """Each worker's heartbeat file (open, already unlinked) lives in RAM, in
+    /dev/shm where there is one: on a disk-backed /tmp a slow disk delays the
+    heartbeat and the master kills a healthy worker."""
+    with gunicorn(WEB_CONCURRENCY="1") as server:
+        (worker,) = workers_of(server["pid"], 1)
+        opened = []
+        for fd in Path(f"/proc/{worker}/fd").iterdir():
+            with contextlib.suppress(OSError):  # an fd may close while it is read
+                opened.append(os.readlink(fd))
+    heartbeats = [Path(name).parent for name in opened if "/wgunicorn-" in name]
+    assert heartbeats, opened
+    shm = Path("/dev/shm")  # noqa: S108 (read, not written)
+    assert all(folder == shm for folder in heartbeats) == shm.is_dir()
 
 
 def test_empty_worker_count_means_the_default():

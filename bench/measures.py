@@ -1,0 +1,92 @@
+"""Measuring a running image: containers pinned to CPUs, wrk's load, memory,
+and Python's speed inside the image."""
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from images import DOCKER, Container, container
+from projects import BENCH, sh
+
+CPUS = 1  # the main table's containers get one CPU: the comparison is per CPU
+
+
+def cpu_sets(cpus: int) -> tuple[str, str | None]:
+    """CPUs for the container and for wrk: apart when the machine has enough."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) > cpus:
+        container, rest = available[-cpus:], available[:-cpus]
+        return ",".join(map(str, container)), ",".join(map(str, rest))
+    return ",".join(map(str, available)), None  # wrk shares the container's CPUs
+
+
+@contextmanager
+def running(tag: str, env: dict, cpus: int, hardened: bool = True) -> Iterator[Container]:
+    """The image on `cpus` CPUs (pinned apart from wrk's), serving /healthz at its
+    own address; removed after. WORKERS_PER_CPU in `env` sets WEB_CONCURRENCY."""
+    env = dict(env)
+    if "WORKERS_PER_CPU" in env:
+        env["WEB_CONCURRENCY"] = int(env.pop("WORKERS_PER_CPU")) * cpus
+    settings = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+    cpuset, _ = cpu_sets(cpus)
+    pinned = ["--cpus", str(cpus), "--cpuset-cpus", cpuset, *settings]
+    with container(tag, *pinned, hardened=hardened, published=False, timeout=60) as started:
+        yield started
+
+
+def size_mb(tag: str) -> float:
+    return int(sh(DOCKER, "image", "inspect", "-f", "{{.Size}}", tag).strip()) / 1e6
+
+
+def idle_mib(started: Container) -> float:
+    """Memory the container uses, as `docker stats` reports it."""
+    usage = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", started.id)
+    return parse_mib(usage.split("/")[0])
+
+
+def wrk(url: str, connections: int, seconds: int, cpus: int) -> dict:
+    _, wrk_cpus = cpu_sets(cpus)
+    pin = ["taskset", "-c", wrk_cpus] if wrk_cpus else []
+    command = [*pin, "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "p99_ms": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]),
+        "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
+    }
+
+
+def parse_mib(text: str) -> float:
+    value, unit = re.match(r"\s*([\d.]+)\s*([KMG]i?B)", text).groups()
+    return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(unit, 1)
+
+
+def parse_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def cpu_speed(tag: str, python: str = "python") -> dict:
+    """bench/workloads.py inside the image on one CPU, as an unprivileged user."""
+    mount = f"{BENCH / 'workloads.py'}:/bench/workloads.py:ro"
+    out = sh(
+        DOCKER,
+        "run",
+        "--rm",
+        "--cpus",
+        str(CPUS),
+        "--volume",
+        mount,
+        "--entrypoint",
+        python,
+        "--user",
+        "65534",
+        tag,
+        "/bench/workloads.py",
+    )
+    return json.loads(out.strip().splitlines()[-1])
