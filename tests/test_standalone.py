@@ -31,7 +31,7 @@ def folder_baked(tmp_path_factory, tool_env) -> Path:
 
 def wheelhouse_hook(project: Path) -> dict:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["build-system"]["requires"] == ["hatchling>=1.27"]
+    assert pyproject["build-system"]["requires"] == ["hatchling==1.33.0"]
     return pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]["wheelhouse"]
 
 

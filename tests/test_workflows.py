@@ -10,6 +10,7 @@ tests run for real. They are copied unrendered, so every bake has these files
 
 import contextlib
 import importlib.util
+import ipaddress
 import json
 import re
 import shutil
@@ -289,8 +290,11 @@ def test_check_image_from_a_job_container(default_image, docker_env):
     """As in a GitLab job: scripts/check_image.py runs in a container of its own
     and reaches the engine, and the ports the engine publishes, over TCP (its
     own 127.0.0.1 is not where they are)."""
-    bridge = "{{range .IPAM.Config}}{{.Gateway}}{{end}}"
-    gateway = docker("network", "inspect", "bridge", "-f", bridge).stdout.strip()
+    bridge = "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}"
+    subnet, _, gateway = docker("network", "inspect", "bridge", "-f", bridge).stdout.partition(" ")
+    # An engine that kept its network from an older version may not record the
+    # gateway: Docker gives the bridge the subnet's first address.
+    gateway = gateway.strip() or str(next(ipaddress.ip_network(subnet.strip()).hosts()))
     scripts = default_image["project"] / "scripts"
     with engine_over_tcp(gateway) as port:
         job = [

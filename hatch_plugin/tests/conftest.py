@@ -47,11 +47,14 @@ class LockBuilder:
         self.packages.append("\n".join(lines))
         return self
 
-    def write(self, requires_python=">=3.13", name="pylock.toml") -> Path:
-        """Write the lock of the packages added so far, and start a new one."""
+    def write(self, requires_python=">=3.13", name="pylock.toml", extras=()) -> Path:
+        """Write the lock of the packages added so far, and start a new one;
+        `extras`: those it declares (packages then select with `... in extras`)."""
         head = (
             f'lock-version = "1.0"\ncreated-by = "tests"\nrequires-python = "{requires_python}"\n'
         )
+        if extras:
+            head += f"extras = {list(extras)!r}\n"
         path = self.root / name
         path.write_text(head + "\n" + "\n\n".join(self.packages) + "\n")
         self.packages = []

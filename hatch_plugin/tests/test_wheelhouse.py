@@ -279,6 +279,26 @@ def test_the_extras_option_decides_what_ships(lock_builder, tmp_path):
         build(path, tmp_path, ["flask"], optional)
 
 
+def test_a_lock_that_declares_its_extras_selects_by_them(lock_builder, tmp_path):
+    """A lock with `extras` (as `uv export` writes) marks the extra's packages;
+    the option selects them, and their absence from it leaves them out."""
+    optional = {"metrics": ["prometheus-client>=0.20"]}
+    lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
+    lock_builder.package(
+        "prometheus-client",
+        "0.22.1",
+        ["prometheus_client-0.22.1-py3-none-any.whl"],
+        marker="'metrics' in extras",
+    )
+    path = lock_builder.write(extras=["metrics"])
+    staged, _ = build(path, tmp_path, ["flask"], optional, extras=("metrics",))
+    staged.commit()
+    assert "prometheus-client==0.22.1" in requirements(tmp_path)
+    staged, _ = build(path, tmp_path / "without", ["flask"], optional)
+    staged.commit()
+    assert "prometheus-client" not in requirements(tmp_path / "without")
+
+
 def test_universal_lock_counts_only_entries_for_the_target(lock_builder, tmp_path):
     lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"])
     old = "python_full_version < '3.12'"

@@ -24,8 +24,7 @@ BUILD_TOOLS = ["gcc", "cc", "make", "pip", "pip3"]
 SHELLS_AND_INSTALLERS = ["sh", "bash", "dash", "apt", "apt-get", "dpkg"]
 SYSTEM_BIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Not imported: modules run for their effect (a browser, a poem, a program),
-# the test suite, and the REPL (python -i), which a service never starts and
-# whose curses fallback finds its library with ldconfig, absent from a minimal image.
+# the test suite, and the REPL (python -i), which a service never starts.
 LEFT_OUT = {"antigravity", "this", "idlelib", "turtledemo", "test", "_pyrepl"}
 # Modules for other platforms, by name or by their message; and Debian's
 # message for a module it packages apart (tkinter for turtle, _gdbm for dbm.gnu).

@@ -17,7 +17,7 @@ from packaging.pylock import (
 )
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from . import target
 from .errors import WheelhouseError
@@ -114,6 +114,12 @@ def select_for(
     described: str,
 ) -> list[LockedFile]:
     """Like select(); environment and tags None mean the running interpreter's."""
+    # A lock made with the extras applied (`uv pip compile --extra`) holds their
+    # packages unconditionally and declares none: only the declared ones select
+    # anything, and packaging 26.4 and later refuse the others. The closure check
+    # still finds an extra whose requirements the lock lacks.
+    declared = {canonicalize_name(extra) for extra in lock.extras or ()}
+    extras = tuple(extra for extra in extras if canonicalize_name(extra) in declared)
     try:
         chosen = list(lock.select(environment=environment, tags=tags, extras=extras))
     except PylockSelectError as exc:
