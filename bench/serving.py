@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from images import DOCKER
 from measures import cpu_sets, idle_mib, running, wrk
-from projects import BENCH, DEFAULT, HOST_CA, Variant, bake, build, image_tag, log, sh
+from projects import BENCH, DEFAULT, HOST_CA, Variant, bake, build, image_tag, log, sh, tool_env
 from report import machine
 
 HEADING = "## Serving throughput"
@@ -95,7 +95,8 @@ def images(workdir) -> dict[str, str]:
         tags[name] = image_tag(f"serving {name}")
         log(f"serving: building the {name} image")
         secret = ["--secret", f"id=ca,src={HOST_CA}"]
-        sh(DOCKER, "build", *secret, "-f", dockerfile, "-t", tags[name], ".", cwd=project)
+        build_peer = [DOCKER, "build", *secret, "-f", dockerfile, "-t", tags[name], "."]
+        sh(*build_peer, cwd=project, env=tool_env())  # BuildKit: the secret mount
     return tags
 
 

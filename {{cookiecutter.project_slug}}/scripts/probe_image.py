@@ -108,10 +108,11 @@ def extension_failures() -> list[str]:
     for directory, _, files in os.walk(VENV):
         for name in files:
             if name.endswith(".so") or ".so." in name:
+                path = os.path.join(directory, name)
                 try:
-                    ctypes.CDLL(os.path.join(directory, name))
-                except OSError as error:
-                    failures.append(str(error))
+                    ctypes.CDLL(path)
+                except OSError as error:  # names the library, not the file that needs it
+                    failures.append(f"{os.path.relpath(path, VENV)}: {error}")
     return failures
 
 
