@@ -7,6 +7,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from images import DOCKER, Container, container
 from projects import BENCH, sh
@@ -56,9 +57,32 @@ def wrk(url: str, connections: int, seconds: int, cpus: int) -> dict:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "requests": int(re.search(r"(\d+) requests in", out)[1]),
         "p99_ms": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]),
         "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
     }
+
+
+# Where the engine keeps a container's CPU time: cgroup v1 (cpuacct, in ns) or
+# v2 (cpu.stat, in us), under the cgroupfs or the systemd driver.
+CPU_USAGE = [
+    "/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage",
+    "/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope/cpuacct.usage",
+    "/sys/fs/cgroup/docker/{id}/cpu.stat",
+    "/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat",
+]
+
+
+def cpu_seconds(started: Container) -> float | None:
+    """CPU time the container has used so far; None where no cgroup says."""
+    for pattern in CPU_USAGE:
+        path = Path(pattern.format(id=started.id))
+        if path.exists():
+            text = path.read_text()
+            if path.name == "cpuacct.usage":
+                return int(text) / 1e9
+            return int(re.search(r"^usage_usec (\d+)", text, re.M)[1]) / 1e6
+    return None
 
 
 def parse_mib(text: str) -> float:

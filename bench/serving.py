@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 
 from images import DOCKER
-from measures import cpu_sets, idle_mib, running, wrk
+from measures import cpu_seconds, cpu_sets, idle_mib, running, wrk
 from projects import BENCH, DEFAULT, HOST_CA, Variant, bake, build, image_tag, log, sh, tool_env
 from report import machine
 
@@ -105,7 +105,12 @@ def measure_once(tag: str, configuration: Configuration, cpus: int, seconds: int
         time.sleep(2)  # idle, after the first request
         result = {"idle_mib": idle_mib(started)}
         for name, path, connections in WORKLOADS:
+            before = cpu_seconds(started)
             result[name] = wrk(started.url(path), connections, seconds, cpus)
+            used = (cpu_seconds(started) - before) if before is not None else None
+            # Requests per CPU-second the container used: a comparison at equal
+            # CPU even where wrk has to share the container's CPUs.
+            result[name]["per_cpu_s"] = result[name]["requests"] / used if used else None
     return result
 
 
@@ -147,7 +152,8 @@ def table(samples: dict[str, list[dict]]) -> str:
 
 
 def ratios(samples: dict[str, list[dict]]) -> str:
-    """The default against each peer: requests/s and p99, above 1 is better."""
+    """The default against each peer: requests/s, p99 and requests per CPU-second
+    the container used; above 1 is better."""
     lines = [
         "| workload | " + " | ".join(f"vs {peer}" for peer in (NAIVE, PEER)) + " |",
         "|---|---|---|",
@@ -156,9 +162,14 @@ def ratios(samples: dict[str, list[dict]]) -> str:
     for name, _, _ in WORKLOADS:
         cells = []
         for peer in (NAIVE, PEER):
-            rps = median(chosen, name, "rps") / median(samples[peer], name, "rps")
-            p99 = median(samples[peer], name, "p99_ms") / median(chosen, name, "p99_ms")
-            cells.append(f"x{rps:.2f} requests/s, x{p99:.2f} p99")
+            runs = samples[peer]
+            rps = median(chosen, name, "rps") / median(runs, name, "rps")
+            p99 = median(runs, name, "p99_ms") / median(chosen, name, "p99_ms")
+            text = f"x{rps:.2f} requests/s, x{p99:.2f} p99"
+            if all(run[name]["per_cpu_s"] for run in chosen + runs):
+                per_cpu = median(chosen, name, "per_cpu_s") / median(runs, name, "per_cpu_s")
+                text += f", x{per_cpu:.2f} per CPU-second"
+            cells.append(text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -183,7 +194,9 @@ connections; {rounds} alternating rounds. Each cell: the median requests/s,
 their range in brackets, then the median p99 latency in ms. "compute" builds
 and sorts 2,000 small dicts (about a millisecond of Python); "wait" sleeps, as
 a request waiting on a database would. Errors are wrk's socket errors (a 2 s
-timeout) and non-2xx answers.
+timeout) and non-2xx answers. "Per CPU-second": requests served per second of
+CPU the container used (its cgroup's count), the comparison at equal CPU that
+holds even where wrk has no CPU of its own and takes part of the container's.
 
 {body}
 """
