@@ -25,16 +25,17 @@ def cpu_sets(cpus: int) -> tuple[str, str | None]:
 
 
 @contextmanager
-def running(tag: str, env: dict, cpus: int, hardened: bool = True) -> Iterator[Container]:
-    """The image on `cpus` CPUs (pinned apart from wrk's), serving /healthz at its
-    own address; removed after. WORKERS_PER_CPU in `env` sets WEB_CONCURRENCY."""
+def running(tag: str, env: dict, cpus: int) -> Iterator[Container]:
+    """The image, hardened, on `cpus` CPUs (pinned apart from wrk's), serving
+    /healthz at its own address; removed after. WORKERS_PER_CPU in `env` sets
+    WEB_CONCURRENCY."""
     env = dict(env)
     if "WORKERS_PER_CPU" in env:
         env["WEB_CONCURRENCY"] = int(env.pop("WORKERS_PER_CPU")) * cpus
     settings = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
     cpuset, _ = cpu_sets(cpus)
     pinned = ["--cpus", str(cpus), "--cpuset-cpus", cpuset, *settings]
-    with container(tag, *pinned, hardened=hardened, published=False, timeout=60) as started:
+    with container(tag, *pinned, published=False, timeout=60) as started:
         yield started
 
 
