@@ -4,8 +4,8 @@ After each response gunicorn reads the connection's next request. A client
 that keeps up has often sent it already, so the read returns without yielding
 to gevent's hub, and that one connection is served again and again while the
 others wait. Measured in the template's benchmark (64 connections, one CPU),
-gunicorn's own gevent worker had twice this one's p99 on trivial requests and
-three times on ones that compute: this one yields after every response, which
+gunicorn's own gevent worker had 9 times this one's p99 on trivial requests and
+28 times on ones that compute: this one yields after every response, which
 puts each connection behind the others already waiting. gunicorn.conf.py uses it
 for GUNICORN_WORKER_CLASS=gevent.
 """
