@@ -106,20 +106,23 @@ def lock_pylock(session: nox.Session, lockfile: Path, check: bool, args: list[st
 
 def image_options(session: nox.Session, release: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
-    parser.add_argument(
-        "--tag", help=f"image name (default {SLUG}:dev, or {SLUG}:dev-stage for --target dev)"
-    )
-    parser.add_argument(
-        "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
-    )
+    if not release:  # a release builds the runtime, tagged from --image and the version
+        parser.add_argument(
+            "--tag", help=f"image name (default {SLUG}:dev, or {SLUG}:dev-stage for --target dev)"
+        )
+        parser.add_argument(
+            "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
+        )
     if PYTHON_CHOICE:
         parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
     parser.add_argument(
         "--build-arg", action="append", default=[], metavar="NAME=VALUE", help="for docker build"
     )
     # BuildKit's layer cache outside the engine, e.g. type=gha in GitHub Actions.
-    parser.add_argument("--cache-from", action="append", default=[], metavar="SPEC")
-    parser.add_argument("--cache-to", action="append", default=[], metavar="SPEC")
+    for cache in ("--cache-from", "--cache-to"):
+        parser.add_argument(
+            cache, action="append", default=[], metavar="SPEC", help="for docker buildx build"
+        )
     if release:
         parser.add_argument("--image", required=True, help="repository, e.g. ghcr.io/org/app")
         parser.add_argument("--version-tag", required=True, help="the git tag, e.g. v1.2.0")
@@ -128,8 +131,12 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
             "--refresh", action="store_true", help="fresh base layers; push if packages changed"
         )
     options = parser.parse_args(session.posargs)
-    # Apart by default, so building the dev stage never replaces the image `serve` runs.
-    options.tag = options.tag or f"{SLUG}:{'dev' if options.target == 'runtime' else 'dev-stage'}"
+    if release:
+        options.target = "runtime"
+    else:
+        # Apart by default, so building the dev stage never replaces the image `serve` runs.
+        stage = "dev" if options.target == "runtime" else "dev-stage"
+        options.tag = options.tag or f"{SLUG}:{stage}"
     return options
 
 

@@ -11,6 +11,7 @@ package. Exits 1 on the first failed check. Uses only the standard library
 and the docker CLI ($DOCKER).
 """
 
+import argparse
 import json
 import os
 import re
@@ -173,7 +174,12 @@ def check_serving(image: str) -> None:
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    if len(arguments) not in (1, 2) or arguments[1:] not in ([], ["--minimal"]):
-        sys.exit(__doc__.split("\n\n")[1])
-    main(arguments[0], minimal=arguments[1:] == ["--minimal"])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].rstrip(":") + ".")
+    parser.add_argument("image", help="the image to check, e.g. my-service:dev")
+    parser.add_argument(
+        "--minimal",
+        action="store_true",
+        help="the minimal runtime: no shell, no package manager, dpkg status entries",
+    )
+    options = parser.parse_args()
+    main(options.image, minimal=options.minimal)
