@@ -57,8 +57,14 @@ def supported_combinations() -> list[dict]:
         deploy = CONTEXT["deploy"][i // 2 % len(CONTEXT["deploy"])]
         runtime = CONTEXT["runtime"][i // 5 % len(CONTEXT["runtime"])]
         answers.append(
-            {**combo, "worker_class": worker, "ci": ci, "deploy": deploy, "license": license_}
-            | {"runtime": runtime}
+            {
+                **combo,
+                "worker_class": worker,
+                "ci": ci,
+                "deploy": deploy,
+                "license": license_,
+                "runtime": runtime,
+            }
         )
     return [*answers, {**answers[0], **RENAMED}]
 
