@@ -1,6 +1,8 @@
 """gunicorn.conf.py, loaded as gunicorn loads it, and a real gunicorn run."""
 
+import concurrent.futures
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -222,7 +224,89 @@ def test_gevent_worker_takes_connections_in_turn():
     served = [line for line in server["log"].splitlines() if "GET /healthz?" in line]
     position = next(i for i, line in enumerate(served) if "?single " in line)
     assert position < pipelined // 2, f"answered after {position} pipelined requests"
+
+
+class RecordedSocket:
+    """One end of a real socket pair, noting what each sendall sent."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.sends = sock, []
+
+    def sendall(self, data) -> None:
+        self.sends.append(bytes(data))
+        self.sock.sendall(data)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+
+def test_a_response_leaves_in_one_send():
+    from {{ cookiecutter.package_name }}.workers import OneSend
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    near, far = socket.socketpair()
+    with near, far:
+        sent = RecordedSocket(near)
+        response = OneSend(sent)
+        response.sendall(head)
+        assert sent.sends == []  # the headers wait for the body
+        response.sendall(b"ok")
+        assert sent.sends == [head + b"ok"]
+        response = OneSend(sent)
+        response.sendall(chunked)  # a stream's headers go at once: its body may wait
+        assert sent.sends[-1] == chunked
+        response = OneSend(sent)
+        response.sendall(head)
+        assert response.fileno() == near.fileno()  # as sendfile would use it
+        assert sent.sends[-1] == head  # the headers went first
+        response = OneSend(sent)
+        response.sendall(head)
+        response.flush()  # a HEAD request's answer has no body
+        assert sent.sends[-1] == head
+        assert far.recv(4096) == head + b"ok" + chunked + head + head
 {%- endif %}
+
+
+def test_one_connection_serves_every_kind_of_answer():
+    """Keep-alive after answers with a body, without one, and errors."""
+    with gunicorn() as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=5)
+        answers = []
+        for method, path in [("GET", "/healthz"), ("HEAD", "/healthz"), ("GET", "/nowhere")]:
+            connection.request(method, path)
+            response = connection.getresponse()
+            answers.append((response.status, response.read()))
+        connection.close()
+    assert answers == [(200, b'{"status":"ok"}\n'), (200, b""), (404, answers[2][1])]
+    assert json.loads(answers[2][1])["status"] == 404
+
+
+def test_access_log_lines_stay_whole_under_load():
+    """Lines from two workers, many written at once, never cut into each other.
+    (Fewer than the 64 KiB a pipe holds: this test reads gunicorn's output at the end.)"""
+    requests = 300
+    with gunicorn(WEB_CONCURRENCY="2") as server:
+        url = f"http://127.0.0.1:{server['port']}/healthz?n="
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            ids = [{"X-Request-ID": f"id-{n}"} for n in range(requests)]
+            list(pool.map(lambda n: get(f"{url}{n}", **ids[n]), range(requests)))
+    whole = r'"GET /healthz\?n=(\d+) HTTP/1\.1" 200 \d+ "-" "[^"]*" [\d.]+ id-(\d+)$'
+    lines = [text for text in server["log"].splitlines() if "/healthz?n=" in text]
+    served = [re.match(r"^\S+ - - \[[^]]+\] " + whole, text) for text in lines]
+    assert all(served) and sorted(int(m[1]) for m in served) == list(range(requests))
+    assert all(m[1] == m[2] for m in served)
+
+
+def test_access_lines_are_written_in_whole_lines():
+    from {{ cookiecutter.package_name }}.logs import whole_lines
+
+    lines = [f"line {n} " + "x" * 100 for n in range(100)] + ["y" * 5000, "last"]
+    chunks = list(whole_lines(lines, 4096))
+    assert b"".join(chunks).decode().splitlines() == lines
+    assert all(chunk.endswith(b"\n") for chunk in chunks)
+    assert [len(chunk) <= 4096 for chunk in chunks].count(False) == 1  # the long line alone
+    assert b"y" * 5000 + b"\n" in chunks
 
 
 def workers_of(master: int, expected: int) -> list[int]:

@@ -10,21 +10,66 @@ app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
 newline in a header cannot break a line.
 """
 
+import atexit
 import json
 import logging
 import os
+import re
+import select
+import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
 
+# A write of at most this many bytes to a pipe is never interleaved with
+# another process's: the workers share the container's output.
+PIPE_BUF = select.PIPE_BUF
 # The WSGI environ key under which the app leaves each request's id for the access log.
 REQUEST_ID = "service.request_id"
 # Text lines quote header values: escape what would end the quote or the line.
+NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
 ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {
     ord('"'): '\\"',
     ord("\\"): "\\\\",
 }
+
+
+def escaped(value: str | None) -> str:
+    if not value:
+        return "-"
+    return value.translate(ESCAPES) if NEEDS_ESCAPE.search(value) else value
+
+
+def after_ready_greenlets(callback) -> bool:
+    """Runs `callback` once the greenlets ready now have run, when this process
+    is a gevent worker; False in any other worker."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("socket"):
+        return False
+    sys.modules["gevent"].get_hub().loop.run_callback(callback)
+    return True
+
+
+def whole_lines(lines: list[str], size: int) -> Iterator[bytes]:
+    """The lines, newline-ended, in chunks of at most `size` bytes that split
+    no line (a line longer than `size` is a chunk of its own)."""
+    chunk = b""
+    for line in lines:
+        data = line.encode() + b"\n"
+        if chunk and len(chunk) + len(data) > size:
+            yield chunk
+            chunk = b""
+        chunk += data
+    if chunk:
+        yield chunk
+
+
+def write_all(fd: int, data: bytes) -> None:
+    left = memoryview(data)
+    while left:
+        left = left[os.write(fd, left) :]
 
 
 def iso_time(seconds: float) -> str:
@@ -66,31 +111,45 @@ class AccessLogger(Logger):
     """Access lines in Apache's combined format, which log tools read, then the
     request's duration in milliseconds and its id."""
 
+    def __init__(self, cfg) -> None:
+        self.second, self.stamp = None, ""
+        self.pending: list[str] = []
+        atexit.register(self.flush)  # the lines of a last loop turn, as the worker exits
+        super().__init__(cfg)
+
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        line = self.access_line(request_fields(resp, environ, request_time))
-        data = (line + "\n").encode()
+        self.pending.append(self.access_line(request_fields(resp, environ, request_time)))
+        # Under gevent, one write takes every line of a turn of the worker's
+        # loop: at 6,000 requests/s a write per line cost 5% of the worker's CPU.
+        if len(self.pending) == 1 and not after_ready_greenlets(self.flush):
+            self.flush()
+
+    def flush(self) -> None:
+        lines, self.pending = self.pending, []
         for handler in self.access_log.handlers:
             if isinstance(handler, logging.StreamHandler):
-                # A pipe takes a line of up to 4 KiB in one write, so workers'
-                # lines do not interleave; a longer one may need more writes.
-                left = memoryview(data)
-                while left:
-                    left = left[os.write(handler.stream.fileno(), left) :]
-            else:  # syslog and the like get a record
-                handler.handle(logging.makeLogRecord({"name": "gunicorn.access", "msg": line}))
+                for chunk in whole_lines(lines, PIPE_BUF):
+                    write_all(handler.stream.fileno(), chunk)
+            else:  # syslog and the like get a record per line
+                for line in lines:
+                    record = {"name": "gunicorn.access", "msg": line}
+                    handler.handle(logging.makeLogRecord(record))
 
     def access_line(self, fields: dict) -> str:
-        def quoted(name: str) -> str:
-            return (fields[name] or "-").translate(ESCAPES)
-
-        stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z")
-        request = " ".join(quoted(name) for name in ("method", "path", "protocol"))
+        now = int(time.time())
+        if now != self.second:  # one strftime a second, not one a request
+            self.second = now
+            self.stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
+        method, path, protocol, referer, agent, request_id = (
+            escaped(fields[name])
+            for name in ("method", "path", "protocol", "referer", "user_agent", "request_id")
+        )
         return (
-            f'{fields["remote_addr"] or "-"} - - [{stamp}] "{request}" {fields["status"]} '
-            f'{fields["bytes"]} "{quoted("referer")}" "{quoted("user_agent")}" '
-            f"{fields['duration_ms']} {quoted('request_id')}"
+            f'{fields["remote_addr"] or "-"} - - [{self.stamp}] "{method} {path} {protocol}" '
+            f'{fields["status"]} {fields["bytes"]} "{referer}" "{agent}" '
+            f"{fields['duration_ms']} {request_id}"
         )
 
 
