@@ -43,8 +43,29 @@ def size_mb(tag: str) -> float:
     return int(sh(DOCKER, "image", "inspect", "-f", "{{.Size}}", tag).strip()) / 1e6
 
 
+# A container's memory.stat: cgroup v1 (total_rss, total_shmem) or v2 (anon,
+# shmem), under the cgroupfs or the systemd driver.
+MEMORY_STAT = [
+    "/sys/fs/cgroup/memory/docker/{id}/memory.stat",
+    "/sys/fs/cgroup/memory/system.slice/docker-{id}.scope/memory.stat",
+    "/sys/fs/cgroup/docker/{id}/memory.stat",
+    "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.stat",
+]
+
+
 def idle_mib(started: Container) -> float:
-    """Memory the container uses, as `docker stats` reports it."""
+    """Memory the container's processes hold: their anonymous and shared memory.
+
+    Not `docker stats`, which adds the page cache the container was charged
+    for: the first container to read an image's libraries is charged for them
+    (5 MiB here), the next one that reads them from the cache is not.
+    """
+    for pattern in MEMORY_STAT:
+        path = Path(pattern.format(id=started.id))
+        if path.exists():
+            stat = dict(line.split() for line in path.read_text().splitlines())
+            names = ("total_rss", "total_shmem") if "total_rss" in stat else ("anon", "shmem")
+            return sum(int(stat[name]) for name in names) / 2**20
     usage = sh(DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}", started.id)
     return parse_mib(usage.split("/")[0])
 
