@@ -18,7 +18,7 @@ import re
 import select
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
@@ -26,6 +26,9 @@ from gunicorn.glogging import Logger
 # A write of at most this many bytes to a pipe is never interleaved with
 # another process's: the workers share the container's output.
 PIPE_BUF = select.PIPE_BUF
+# What a client sends and the log repeats, and the mark of a cut one.
+CLIENT_FIELDS = ("path", "referer", "user_agent")
+CUT = "...(cut)"
 # The WSGI environ key under which the app leaves each request's id for the access log.
 REQUEST_ID = "service.request_id"
 # Text lines quote header values: escape what would end the quote or the line.
@@ -40,6 +43,22 @@ def escaped(value: str | None) -> str:
     if not value:
         return "-"
     return value.translate(ESCAPES) if NEEDS_ESCAPE.search(value) else value
+
+
+def fitting(fields: dict, format_line: Callable[[dict], str]) -> str:
+    """The access line, its longest client-given fields halved until the line
+    and its newline fit in PIPE_BUF: a longer write to a pipe can be cut by
+    another worker's line (gunicorn admits 8 KiB headers)."""
+    line = format_line(fields)
+    # UTF-8 takes 4 bytes a character at most: most lines need no encoding here.
+    while len(line) >= PIPE_BUF // 4 and len(line.encode()) >= PIPE_BUF:
+        name = max(CLIENT_FIELDS, key=lambda field: len(fields[field] or ""))
+        value = fields[name] or ""
+        if len(value) <= 2 * len(CUT):
+            break  # halving no longer shortens: only bounded fields remain
+        fields = {**fields, name: value[: len(value) // 2] + CUT}
+        line = format_line(fields)
+    return line
 
 
 def after_ready_greenlets(callback) -> bool:
@@ -112,7 +131,7 @@ class AccessLogger(Logger):
     request's duration in milliseconds and its id."""
 
     def __init__(self, cfg) -> None:
-        self.second, self.stamp = None, ""
+        self.clock = (None, "")  # a second and its time stamp, set together for threads
         self.pending: list[str] = []
         atexit.register(self.flush)  # the lines of a last loop turn, as the worker exits
         super().__init__(cfg)
@@ -120,7 +139,7 @@ class AccessLogger(Logger):
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        line = self.access_line(request_fields(resp, environ, request_time))
+        line = fitting(request_fields(resp, environ, request_time), self.access_line)
         # A gevent worker writes the lines of a turn of its loop together, one
         # system call for many requests. Threads (gthread) write their own
         # line at once, so no line waits on a list that threads share.
@@ -144,16 +163,16 @@ class AccessLogger(Logger):
                     handler.handle(logging.makeLogRecord(record))
 
     def access_line(self, fields: dict) -> str:
-        now = int(time.time())
-        if now != self.second:  # one strftime a second, not one a request
-            self.second = now
-            self.stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
+        now, (second, stamp) = int(time.time()), self.clock
+        if now != second:  # one strftime a second, not one a request
+            stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
+            self.clock = (now, stamp)
         method, path, protocol, referer, agent, request_id = (
             escaped(fields[name])
             for name in ("method", "path", "protocol", "referer", "user_agent", "request_id")
         )
         return (
-            f'{fields["remote_addr"] or "-"} - - [{self.stamp}] "{method} {path} {protocol}" '
+            f'{fields["remote_addr"] or "-"} - - [{stamp}] "{method} {path} {protocol}" '
             f'{fields["status"]} {fields["bytes"]} "{referer}" "{agent}" '
             f"{fields['duration_ms']} {request_id}"
         )
