@@ -4,9 +4,9 @@
 
 Runs the default image on one CPU under wrk on `/healthz` (the trivial
 request, where the server's own cost is all there is), records the gunicorn
-worker with py-spy from the host for a few seconds, and sorts each sample into
-the stage of a request it was in. Once with the image's access logger and once
-with gunicorn's own, the change the benchmark measured.
+worker with py-spy from the host for a few seconds, and counts each sample for
+the code that was running. Once with the image's access logger and once with
+gunicorn's own, the change the benchmark measured.
 """
 
 import subprocess
@@ -23,24 +23,26 @@ from serving import CHOSEN, CONFIGURATIONS
 
 HEADING = "## Where the time goes"
 SECONDS = 8
-# A sample belongs to the innermost of these frames it was under (function
-# name, file name ending); samples under none are the worker's loop and hub.
+# A sample counts for the code that was running: its innermost Python frame,
+# by file. Only that frame is trusted: under gevent, py-spy follows a frame's
+# callers across greenlets on Python 3.13, so a sample's outer frames can come
+# from another request. A C call (a send, a JSON dump) counts for its caller.
 STAGES = [
-    ("the access log", "access", ("glogging.py", "logs.py")),
-    ("Flask, Werkzeug and the app", "Flask.__call__", ("flask/app.py",)),
-    ("writing the response", "Response.", ("gunicorn/http/wsgi.py",)),
-    ("parsing the request", "Parser.__next__", ("gunicorn/http/parser.py",)),
-    ("yielding to the other connections", "sleep", ("gevent/hub.py",)),
+    ("the access log", ("my_service/logs.py", "gunicorn/glogging.py")),
+    ("Flask, Werkzeug and the app", ("flask/", "werkzeug/", "blinker/", "my_service/app.py")),
+    ("gunicorn's HTTP: parsing, environ, response", ("gunicorn/http/",)),
+    ("gunicorn's worker and workers.py", ("gunicorn/", "my_service/workers.py")),
+    ("gevent: hub, sockets, timers, greenlet switches", ("gevent/", "greenlet/")),
 ]
-OTHER = "gunicorn's loop, gevent's hub and sockets"
+OTHER = "the standard library and the rest"
 PROFILED = [CHOSEN, "default, gunicorn's access logger"]
 
 
 def stage(stack: list[str]) -> str:
-    for frame in reversed(stack):  # innermost first
-        for name, function, files in STAGES:
-            if function in frame and any(f in frame for f in files):
-                return name
+    innermost = stack[-1]
+    for name, files in STAGES:  # the first that matches: gunicorn/http/ before gunicorn/
+        if any(f"({file}" in innermost or f"/{file}" in innermost for file in files):
+            return name
     return OTHER
 
 
@@ -85,10 +87,11 @@ def section(profiles: dict[str, Counter]) -> str:
 
 Measured by `nox -s bench` (alone: `nox -s bench -- --profile-only`) on
 {machine()}: py-spy sampling the worker of the default image (one CPU,
-hardened) for {SECONDS} s under `wrk -c64` on `/healthz`, each sample put in the
-stage of a request it was in (bench/worker_profile.py). Shares of the samples:
+hardened) for {SECONDS} s under `wrk -c64` on `/healthz`, each sample counted
+for the code that was running, by the file of its innermost Python frame
+(bench/worker_profile.py). Shares of the samples:
 
-| stage | {header} |
+| running | {header} |
 |---{"|---" * len(profiles)}|
 {chr(10).join(rows)}
 """

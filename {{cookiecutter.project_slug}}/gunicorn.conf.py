@@ -61,7 +61,7 @@ def default_workers(worker: str, cpus: int) -> int:
     # Sync workers block on I/O, hence gunicorn's (2 x CPUs) + 1. gevent and
     # gthread workers overlap I/O themselves: one process per CPU. Measured on
     # one CPU, a second gevent process served 0.93x the trivial requests, at
-    # ten times the p99 and a third more memory.
+    # nine times the p99 and half again the memory.
     return 2 * cpus + 1 if worker == "sync" else cpus
 
 
@@ -70,8 +70,8 @@ wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 bind = f"0.0.0.0:{env.number('PORT', 8000, minimum=1, maximum=65535)}"
 # The answer's worker class. gevent serves requests that wait (a database,
 # another service) as greenlets, thousands per worker: measured on one CPU it
-# served 10 ms waits 3.6x as fast as gthread's 16 threads, and trivial
-# requests as fast. It runs a worker's requests in one thread, so a
+# served 10 ms waits 3.7x as fast as gthread's 16 threads, and trivial
+# requests 1.13x as fast. It runs a worker's requests in one thread, so a
 # request that computes for 50 ms holds that worker's others for 50 ms, and a
 # blocking call gevent cannot patch (a C database driver without gevent
 # support) holds them all: choose gthread for such services.

@@ -2,9 +2,10 @@
 
 gunicorn builds each access line from a dict of every request header and
 sends it through `logging`: measured on one CPU, a worker with that logger
-served 0.86 times the trivial requests of one with this one (docs/benchmarks.md
+served 0.80 times the trivial requests of one with this one (docs/benchmarks.md
 in the template). `AccessLogger` formats the few fields it writes and writes
-the line to the log's stream itself. `JsonLogger` (LOG_FORMAT=json) writes
+the lines to the log's stream itself, a gevent worker's many at a time, each
+write whole lines that fit in one atomic pipe write. `JsonLogger` (LOG_FORMAT=json) writes
 the same fields, and gunicorn's error log, as one JSON object per line; the
 app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
 newline in a header cannot break a line.
