@@ -174,7 +174,7 @@ def gunicorn(cpus: set[int] | None = None, **environ):
     )
     run = {"port": port, "pid": server.pid, "log": ""}
     output = []  # read as it comes: a full pipe would stop gunicorn's writes
-    reader = threading.Thread(target=lambda: output.append(server.stdout.read()))
+    reader = threading.Thread(target=lambda: output.append(server.stdout.read()), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 20
