@@ -8,7 +8,16 @@ import pytest
 import reliability_report
 import template_repo
 import tooling
-from images import BASES, DOCKER, FROM_GIT, engine_problem, nox, require_images
+from images import (
+    BASES,
+    DOCKER,
+    FROM_GIT,
+    REGISTRY,
+    engine_problem,
+    nox,
+    registry_problem,
+    require_images,
+)
 
 
 def pytest_addoption(parser):
@@ -60,6 +69,17 @@ def docker_env(tool_env):
             pytest.fail(problem)
         pytest.skip(problem)
     return {**tool_env, "DOCKER": DOCKER}
+
+
+@pytest.fixture(scope="session")
+def registry(docker_env) -> str:
+    """The local registry's address, for real pushes and pulls."""
+    problem = registry_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return REGISTRY
 
 
 @pytest.fixture(scope="session")

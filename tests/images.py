@@ -73,6 +73,19 @@ BASES = {
 FROM_GIT = "debian-trixie"
 
 
+# The distribution registry .ci/provision runs (Docker speaks plain HTTP to loopback).
+REGISTRY = "127.0.0.1:5000"
+
+
+def registry_problem() -> str | None:
+    """Why nothing can be pushed here, or None when the registry answers."""
+    try:
+        with urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5):
+            return None
+    except OSError as exc:
+        return f"no registry answers on {REGISTRY} ({exc}); run .ci/provision"
+
+
 def engine_problem() -> str | None:
     """Why no image test can run here, or None when an engine answers."""
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import template_repo
-from tooling import run
+from tooling import run, wheelhouse
 
 # The plugin answer's default: this template's commit, fetched by git.
 GIT_REFERENCE = "hatch-wheelhouse @ git+{url}@{commit}#subdirectory=hatch_plugin"
@@ -95,9 +95,9 @@ def test_hatch_build_as_a_release_pipeline_runs_it(git_baked, tool_env):
     dist = git_baked / "dist"
     assert (dist / "my_service-0.1.0.tar.gz").is_file()
     assert (dist / "my_service-0.1.0-py3-none-any.whl").is_file()
-    project = (dist / "wheelhouse" / "project" / "requirements.txt").read_text()
+    project = (wheelhouse(git_baked) / "project" / "requirements.txt").read_text()
     assert re.fullmatch(r"my-service==0\.1\.0 --hash=sha256:[0-9a-f]{64}\n", project)
-    dependencies = (dist / "wheelhouse" / "dependencies" / "requirements.txt").read_text()
+    dependencies = (wheelhouse(git_baked) / "dependencies" / "requirements.txt").read_text()
     assert re.search(r"^flask==", dependencies, flags=re.M)
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from tooling import run
+from tooling import run, wheelhouse
 
 # The wheelhouse targets the image's Python; aim it at this host's so a venv
 # here can install it. Bookworm's glibc (2.36) is this machine's.
@@ -56,7 +56,7 @@ def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     started = time.monotonic()
     cold = run(hatch, baked, env)
     cold_seconds = time.monotonic() - started
-    house = baked / "dist" / "wheelhouse"
+    house = wheelhouse(baked)
     requirements = (house / "dependencies" / "requirements.txt").read_text()
     assert "flask==" in requirements and "markupsafe==" in requirements
     project = (house / "project" / "requirements.txt").read_text()
@@ -144,7 +144,7 @@ HOOK = 'lock-file = "pylock.toml"'
 
 
 def dependencies(project) -> str:
-    return (project / "dist" / "wheelhouse" / "dependencies" / "requirements.txt").read_text()
+    return (wheelhouse(project) / "dependencies" / "requirements.txt").read_text()
 
 
 def test_a_dependency_removed_without_relocking_is_not_shipped(project, tool_env):
@@ -189,6 +189,22 @@ def test_the_extras_option_and_nox_lock_agree(project, tool_env):
     assert "pylock.toml is stale" in check.stdout + check.stderr
 
 
+def test_a_dependency_without_an_arm64_wheel_stops_in_one_line(project, tool_env):
+    """A real package with wheels for x86_64 (and Windows) only: the lock takes
+    it, and the build stops at the arm64 wheelhouse, naming both."""
+    edit(project, '"flask>=3.1",', '"flask>=3.1",\n    "nvidia-cuda-runtime-cu12==12.1.105",')
+    run(NOX_LOCK, project, tool_env)
+    result = attempt(HATCH_BUILD, project, tool_env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    [line] = [line for line in output.splitlines() if "hatch-wheelhouse:" in line]
+    assert (
+        "nvidia-cuda-runtime-cu12 12.1.105: no locked wheel runs on "
+        f"CPython {HOST_PYTHON} manylinux_2_36_aarch64"
+    ) in line
+    assert not (project / "dist" / "wheelhouse").exists()
+
+
 def with_docopt(project, policy: str) -> None:
     """docopt 0.6.2: on PyPI as an sdist only, built with setuptools."""
     edit(project, '"flask>=3.1",', '"flask>=3.1",\n    "docopt==0.6.2",')
@@ -204,7 +220,7 @@ def test_a_pure_sdist_builds_on_the_host_offline_and_reproducibly(project, tool_
     env = {**tool_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     first = run(HATCH_BUILD, project, env)
     assert "built docopt-0.6.2-py2.py3-none-any.whl from docopt-0.6.2.tar.gz" in first
-    wheel = project / "dist" / "wheelhouse" / "dependencies" / "docopt-0.6.2-py2.py3-none-any.whl"
+    wheel = wheelhouse(project) / "dependencies" / "docopt-0.6.2-py2.py3-none-any.whl"
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert f"docopt==0.6.2 --hash=sha256:{digest}" in dependencies(project)
 
@@ -213,7 +229,7 @@ def test_a_pure_sdist_builds_on_the_host_offline_and_reproducibly(project, tool_
     second = run(HATCH_BUILD, project, env | OFFLINE, preexec_fn=lambda: os.umask(0o077))
     assert not re.search(r"^fetched ", second, flags=re.M)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == digest
-    venv = offline_install(project / "dist" / "wheelhouse", tmp_path, env)
+    venv = offline_install(wheelhouse(project), tmp_path, env)
     run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, env)
 
 
@@ -221,7 +237,7 @@ def test_an_included_sdist_installs_offline_from_the_wheelhouse(project, tool_en
     with_docopt(project, "include")
     run(NOX_LOCK, project, tool_env)
     run(HATCH_BUILD, project, tool_env)
-    house = project / "dist" / "wheelhouse"
+    house = wheelhouse(project)
     assert (house / "dependencies" / "docopt-0.6.2.tar.gz").is_file()
     assert re.search(
         r"^setuptools==\S+ --hash=sha256:",
@@ -232,12 +248,17 @@ def test_an_included_sdist_installs_offline_from_the_wheelhouse(project, tool_en
     run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, tool_env)
     # pip does not hash-check build/: the Dockerfile's first step does.
     check = [sys.executable, "scripts/check_wheelhouse.py", "my-service", "dist/wheelhouse"]
+    check += ["amd64", str(tmp_path / "checked")]
     run(check, project, tool_env)
+    assert (tmp_path / "checked" / "build" / "requirements.txt").is_file()
+    shutil.rmtree(tmp_path / "checked")
     [tool] = (house / "build").glob("setuptools-*.whl")
     tool.write_bytes(tool.read_bytes() + b"\0")
     result = attempt(check, project, tool_env)
     assert result.returncode != 0
-    assert f"dist/wheelhouse/build/{tool.name} does not match manifest.json" in result.stderr
+    shown = f"dist/wheelhouse/{house.name}/build/{tool.name}"
+    assert f"{shown} does not match manifest.json" in result.stderr
+    assert not (tmp_path / "checked").exists()
     # docopt's sdist does not declare its requirements (metadata 1.1): its
     # backend is asked, so a stale lock is still caught.
     edit(project, '    "gunicorn', '    # "gunicorn')

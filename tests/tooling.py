@@ -21,3 +21,10 @@ def run(command: list, cwd: Path, env: dict, **kwargs) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
     return output
+
+
+def wheelhouse(project: Path, arch: str = "x86_64") -> Path:
+    """The part of a project's dist/wheelhouse for one architecture (this
+    machine's by default): hatch build writes one folder per platform."""
+    [folder] = (project / "dist" / "wheelhouse").glob(f"*_{arch}")
+    return folder

@@ -8,6 +8,7 @@ builds the container image and checks it; `nox -s serve` runs it locally;
 import argparse
 import json
 import os
+import platform
 import re
 import runpy
 import shutil
@@ -24,6 +25,8 @@ SLUG = PYPROJECT["project"]["name"]
 VERSION = PYPROJECT["project"]["version"]
 WHEELHOUSE = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]["wheelhouse"]
 IMAGE_PYTHON = WHEELHOUSE["python-version"]
+# Docker's names for the architectures of the hook's manylinux platform tags.
+DOCKER_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 # The Docker CLI to use; BuildKit is required (cache and bind mounts).
 DOCKER = os.environ.get("DOCKER", "docker")
 # How production should run the image: nothing writable but /tmp, no
@@ -37,6 +40,21 @@ RUNTIME = "{{ cookiecutter.runtime }}"
 UPGRADED_STAGE = "{% if cookiecutter.base == "source" %}os{% else %}base{% endif %}"
 # The official base comes in every Python (--python); Debian's and a source build fix one.
 PYTHON_CHOICE = {{ cookiecutter.base == "official" }}
+
+
+def docker_platform(tag: str) -> str:
+    """manylinux_2_40_aarch64 -> linux/arm64"""
+    arch = next((arch for arch in DOCKER_ARCHES if tag.lower().endswith(arch)), None)
+    if arch is None:
+        raise ValueError(f"no Docker platform for {tag}: add its architecture to DOCKER_ARCHES")
+    return f"linux/{DOCKER_ARCHES[arch]}"
+
+
+# The image's platforms (linux/amd64, linux/arm64): one wheelhouse each.
+PLATFORMS = {docker_platform(tag): tag for tag in WHEELHOUSE["platforms"]}
+# Built when none is asked for: this machine's, so the image runs natively.
+HOST_PLATFORM = docker_platform(platform.machine())
+DEFAULT_PLATFORM = HOST_PLATFORM if HOST_PLATFORM in PLATFORMS else next(iter(PLATFORMS))
 
 nox.needs_version = ">=2025.5.1"  # download_python
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -113,6 +131,12 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
         parser.add_argument(
             "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
         )
+        parser.add_argument(
+            "--platform",
+            choices=PLATFORMS,
+            default=DEFAULT_PLATFORM,
+            help=f"another is built and checked under emulation (default {DEFAULT_PLATFORM})",
+        )
     if PYTHON_CHOICE:
         parser.add_argument("--python", default=IMAGE_PYTHON, help="Python version in the image")
     parser.add_argument(
@@ -126,13 +150,21 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
     if release:
         parser.add_argument("--image", required=True, help="repository, e.g. ghcr.io/org/app")
         parser.add_argument("--version-tag", required=True, help="the git tag, e.g. v1.2.0")
-        parser.add_argument("--push", action="store_true", help="push with SBOM and provenance")
+        parser.add_argument(
+            "--platform",
+            dest="platforms",
+            action="append",
+            choices=PLATFORMS,
+            help="build only this platform (repeatable; default: every one of the hook's)",
+        )
+        parser.add_argument("--push", action="store_true", help="push with provenance")
         parser.add_argument(
             "--refresh", action="store_true", help="fresh base layers; push if packages changed"
         )
     options = parser.parse_args(session.posargs)
     if release:
         options.target = "runtime"
+        options.platforms = options.platforms or list(PLATFORMS)
     else:
         # Apart by default, so building the dev stage never replaces the image `serve` runs.
         stage = "dev" if options.target == "runtime" else "dev-stage"
@@ -167,10 +199,11 @@ def build_dist(session: nox.Session, python: str, *targets: str) -> None:
 
 
 def build_image(
-    session: nox.Session, options: argparse.Namespace, tags: list[str], *extra: str
+    session: nox.Session, options: argparse.Namespace, tags: list[str], platforms: str, *extra: str
 ) -> None:
     """The one `docker build` of every session: the image and release pipelines
-    differ only in `extra` (push, attestations, fresh base layers)."""
+    differ only in the platforms (comma-separated) and `extra` (push,
+    provenance, fresh base layers)."""
     build_args = {  # the OCI labels, and the time BuildKit dates the image by
         "VERSION": VERSION,
         "REVISION": git("rev-parse", "HEAD"),
@@ -187,7 +220,8 @@ def build_image(
     args += [arg for value in options.build_arg for arg in ("--build-arg", value)]
     args += [arg for spec in options.cache_from for arg in ("--cache-from", spec)]
     args += [arg for spec in options.cache_to for arg in ("--cache-to", spec)]
-    args += ["--target", options.target, *(arg for tag in tags for arg in ("--tag", tag))]
+    args += ["--target", options.target, "--platform", platforms]
+    args += [arg for tag in tags for arg in ("--tag", tag)]
     if has_buildx():
         # The selected builder (CI sets up one that can push attestations and
         # export caches) may keep its result to itself: load it or push it.
@@ -204,9 +238,10 @@ def has_buildx() -> bool:
     return subprocess.run([DOCKER, "buildx", "version"], capture_output=True).returncode == 0
 
 
-def check_image(session: nox.Session, tag: str) -> None:
+def check_image(session: nox.Session, tag: str, platform: str) -> None:
     minimal = ["--minimal"] if RUNTIME == "minimal" else []
-    session.run("python", "scripts/check_image.py", tag, *minimal, env={"DOCKER": DOCKER})
+    command = ["python", "scripts/check_image.py", tag, "--platform", platform, *minimal]
+    session.run(*command, env={"DOCKER": DOCKER})
 
 
 @nox.session
@@ -216,25 +251,29 @@ def image(session: nox.Session) -> None:
     python = image_python(options)
     build_dist(session, python, "wheel")
     if options.target == "dev":
-        download_devtools(session, python)
-    build_image(session, options, [options.tag])
+        download_devtools(session, python, PLATFORMS[options.platform])
+    build_image(session, options, [options.tag], options.platform)
     if options.target == "dev":
         # The project's tests, inside the image, against the installed service.
         tests = f"{Path('tests').resolve()}:/opt/app/tests:ro"
-        session.run(DOCKER, "run", "--rm", "--volume", tests, options.tag, external=True)
+        run = [DOCKER, "run", "--rm", "--platform", options.platform, "--volume", tests]
+        session.run(*run, options.tag, external=True)
     else:
-        check_image(session, options.tag)
+        check_image(session, options.tag, options.platform)
 
 
 @nox.session
 def release(session: nox.Session) -> None:
-    """What a version tag ships: dist/ (wheel, sdist, wheelhouse) and the checked image.
+    """What a version tag ships: dist/ (wheel, sdist, wheelhouse, SBOMs) and the image.
 
-    `-- --image REPO --version-tag vX.Y.Z` builds and checks REPO:X.Y.Z and
-    REPO:sha-COMMIT; `--push` then pushes them with an SBOM and a provenance
-    attestation and writes the digest to dist/image-digest; `--refresh`
-    rebuilds with fresh base layers and pushes only when a system package
-    changed. The release pipelines run exactly this.
+    `-- --image REPO --version-tag vX.Y.Z` builds and checks the image for
+    every platform (REPO:X.Y.Z-amd64, ... on this machine only) and writes an
+    SBOM for each; `--push` then pushes them all as one multi-platform
+    REPO:X.Y.Z and REPO:sha-COMMIT, with a provenance attestation, and writes
+    the index digest to dist/image-digest. `--refresh` first reads the Debian
+    packages of the published REPO:X.Y.Z, rebuilds on fresh base layers, and
+    pushes only when a package changed on some platform. The release
+    pipelines run exactly this.
     """
     options = image_options(session, release=True)
     if options.version_tag != f"v{VERSION}":
@@ -243,31 +282,56 @@ def release(session: nox.Session) -> None:
             f"tag v{VERSION}, or change the version and tag again"
         )
     build_dist(session, image_python(options), "wheel", "sdist")
-    tags = [f"{options.image}:{VERSION}", f"{options.image}:sha-{git('rev-parse', 'HEAD')}"]
-    fresh = ["--pull", "--no-cache-filter", UPGRADED_STAGE] if options.refresh else []
-    if options.refresh:
-        published = f"{options.image}:{VERSION}"
-        session.run(DOCKER, "pull", "--quiet", published, external=True)
-        before = packages(published)
-    build_image(session, options, tags, *fresh)
-    check_image(session, tags[0])
-    if options.refresh:
-        changed = package_changes(before, packages(tags[0]))
-        session.log("\n".join(changed) or "no system package changed: nothing to push")
-        if not changed:
-            return
+    session.install(*nox.project.dependency_groups(PYPROJECT, "release"))
+    published = f"{options.image}:{VERSION}"
+    # --pull: the newest base image; also when pushing, so that the push finds
+    # the layers checked here in the cache.
+    fresh = ["--pull"] if options.refresh else []
+    changed = False
+    for platform_name in options.platforms:
+        local = f"{published}-{platform_name.rpartition('/')[2]}"
+        if options.refresh:
+            pull = [DOCKER, "pull", "--quiet", "--platform", platform_name, published]
+            session.run(*pull, external=True)
+            before = packages(published, platform_name)
+        again = ["--no-cache-filter", UPGRADED_STAGE] if options.refresh else []
+        build_image(session, options, [local], platform_name, *fresh, *again)
+        check_image(session, local, platform_name)
+        write_sbom(session, local, platform_name)
+        if options.refresh:
+            changes = package_changes(before, packages(local, platform_name))
+            session.log(f"{platform_name}: " + ("; ".join(changes) or "no package changed"))
+            changed = changed or bool(changes)
+    if options.refresh and not changed:
+        session.log(f"{published} is up to date: nothing to push")
+        return
     if options.push:
+        tags = [published, f"{options.image}:sha-{git('rev-parse', 'HEAD')}"]
         metadata = Path("dist/image-metadata.json")
-        attest = ["--sbom=true", "--provenance=mode=max", "--metadata-file", str(metadata)]
-        # From the cache of the build checked above (no fresh layers again: a
-        # second uncached upgrade could differ), now pushed with attestations.
-        build_image(session, options, tags, "--push", *attest)
+        attest = ["--provenance=mode=max", "--metadata-file", str(metadata)]
+        # Every platform from the cache of the builds checked above (no fresh
+        # layers again: a second uncached upgrade could differ).
+        platforms = ",".join(options.platforms)
+        build_image(session, options, tags, platforms, "--push", *fresh, *attest)
         digest = json.loads(metadata.read_text())["containerimage.digest"]
         Path("dist/image-digest").write_text(digest + "\n")
-        session.log(f"pushed {', '.join(tags)} at {digest}")
+        session.log(f"pushed {', '.join(tags)} for {platforms} at {digest}")
 
 
-def packages(image: str) -> dict[str, str]:
+def write_sbom(session: nox.Session, image: str, platform_name: str) -> None:
+    """dist/sbom-linux-ARCH.cdx.json (CycloneDX), by syft from the image checked:
+    the Debian packages (dpkg's status entries) and the venv's packages."""
+    out = Path("dist", f"sbom-{platform_name.replace('/', '-')}.cdx.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp, "image.tar")
+        session.run(DOCKER, "save", "--output", str(archive), image, external=True)
+        scan = ["syft", "scan", "--quiet", f"docker-archive:{archive}"]
+        scan += ["--output", f"cyclonedx-json={out}"]
+        session.run(*scan, env={"SYFT_CHECK_FOR_APP_UPDATE": "false"})
+    session.log(f"SBOM for {platform_name} in {out}")
+
+
+def packages(image: str, platform_name: str) -> dict[str, str]:
     """The image's Debian packages and versions, read by its own Python (no shell
     needed): from dpkg's status file, or the minimal image's status.d entries."""
     read = """
@@ -275,12 +339,8 @@ from pathlib import Path
 entries = [p for p in Path("/var/lib/dpkg/status.d").glob("*") if p.suffix != ".md5sums"]
 print("\\n\\n".join(p.read_text() for p in entries or [Path("/var/lib/dpkg/status")]))
 """
-    result = subprocess.run(
-        [DOCKER, "run", "--rm", "--entrypoint", "python", image, "-c", read],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    run = [DOCKER, "run", "--rm", "--platform", platform_name, "--entrypoint", "python"]
+    result = subprocess.run([*run, image, "-c", read], capture_output=True, text=True, check=True)
     installed = {}
     for stanza in result.stdout.split("\n\n"):
         fields = dict(re.findall(r"^(Package|Version): (.+)$", stanza, re.M))
@@ -297,13 +357,13 @@ def package_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     ]
 
 
-def download_devtools(session: nox.Session, python: str) -> None:
+def download_devtools(session: nox.Session, python: str, platform_tag: str) -> None:
     """Wheels of the test group for the dev stage, fetched here: its build stays offline."""
     devtools = Path("dist/devtools")
     shutil.rmtree(devtools, ignore_errors=True)
     requirements = nox.project.dependency_groups(PYPROJECT, "test")
     session.install("pip")
-    target = ["--python-version", python, "--platform", WHEELHOUSE["platforms"][0]]
+    target = ["--python-version", python, "--platform", platform_tag]
     download = ["pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(devtools)]
     session.run(*download, *target, *requirements)
     (devtools / "requirements.txt").write_text("\n".join(requirements) + "\n")

@@ -1,19 +1,21 @@
 """Check a built image the way production runs it:
 
-    python scripts/check_image.py IMAGE [--minimal]
+    python scripts/check_image.py IMAGE [--platform linux/arm64] [--minimal]
 
 Inspects what is inside with the image's own Python (scripts/probe_image.py:
 no shell needed), starts the image hardened (read-only root, no
 capabilities, no privilege gain), waits for it to serve and to turn healthy,
 stops it with SIGTERM, and prints one line per finding. --minimal: the image
 must have no shell and no package manager, and a dpkg status entry per
-package. Exits 1 on the first failed check. Uses only the standard library
-and the docker CLI ($DOCKER).
+package. --platform: the image's platform, when it is not this machine's
+(run through emulation, with longer waits). Exits 1 on the first failed
+check. Uses only the standard library and the docker CLI ($DOCKER).
 """
 
 import argparse
 import json
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -29,6 +31,22 @@ HARDENED += ["--security-opt", "no-new-privileges"]
 LOG_PROBLEM = re.compile(r"\b(ERROR|CRITICAL)\b|^Traceback \(most recent call last\)", re.M)
 # Run inside the image by its own Python, as its own user.
 PROBE = Path(__file__).with_name("probe_image.py")
+# This machine's architecture as Docker names it.
+HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+# Emulated Python (qemu) is one to two orders of magnitude slower: waits scale by this.
+EMULATED_SLOWER = 20
+# `docker run` options for the image's platform, and how much longer to wait (--platform).
+RUN: list[str] = []
+SLOWER = 1
+
+
+def use_platform(name: str) -> None:
+    global RUN, SLOWER
+    RUN = ["--platform", name]
+    if name.rpartition("/")[2] != HOST_ARCH:
+        SLOWER = EMULATED_SLOWER
+        # The HEALTHCHECK's own 3 s timeout is for native speed.
+        RUN += ["--health-timeout", f"{3 * SLOWER}s"]
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -50,6 +68,7 @@ def logs(container: str) -> str:
 
 
 def wait_until(predicate, timeout: float, what: str) -> float:
+    timeout *= SLOWER
     started = time.monotonic()
     while not predicate():
         if time.monotonic() - started > timeout:
@@ -77,7 +96,7 @@ def engine_host() -> str:
 
 def probe(image: str) -> dict:
     """What scripts/probe_image.py finds, run hardened by the image's Python."""
-    command = [DOCKER, "run", "--rm", "--interactive", *HARDENED, "--entrypoint", "python"]
+    command = [DOCKER, "run", "--rm", "--interactive", *RUN, *HARDENED, "--entrypoint", "python"]
     result = subprocess.run(
         [*command, image, "-"], input=PROBE.read_text(), capture_output=True, text=True
     )
@@ -87,9 +106,18 @@ def probe(image: str) -> dict:
 
 
 def main(image: str, minimal: bool) -> None:
-    shape = docker("image", "inspect", "-f", "{{.Size}} {{len .RootFS.Layers}}", image)
-    size, layers = shape.split()
-    print(f"image {image}: {int(size) / 1e6:.1f} MB, {layers} layers")
+    shape = "{{.Os}}/{{.Architecture}} {{len .RootFS.Layers}} {{.Size}}"
+    found, layers, stored = docker("image", "inspect", "-f", shape, image).split()
+    if RUN and RUN[1] != found:
+        fail(f"{image} is for {found}, not {RUN[1]}")
+    # The containerd image store gives inspect's Size compressed (what a pull
+    # downloads); the layers' own sizes are unpacked, whichever the store.
+    history = docker("history", "--human=false", "--format", "{{.Size}}", image)
+    size = sum(int(line) for line in history.split())
+    stored_mb = int(stored) / 1e6
+    print(
+        f"image {image}: {found}, {size / 1e6:.1f} MB, {layers} layers ({stored_mb:.1f} MB stored)"
+    )
     check_contents(probe(image), minimal)
     check_serving(image)
 
@@ -142,7 +170,7 @@ def check_serving(image: str) -> None:
     host = engine_host()
     # A local engine publishes on loopback only; a remote one where this job can reach it.
     publish = "127.0.0.1::8000" if host == "127.0.0.1" else "8000"
-    container = docker("run", "--detach", "--publish", publish, *HARDENED, image)
+    container = docker("run", "--detach", "--publish", publish, *RUN, *HARDENED, image)
     try:
         port = docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
         url = f"http://{host}:{port}/healthz"
@@ -181,5 +209,8 @@ if __name__ == "__main__":
         action="store_true",
         help="the minimal runtime: no shell, no package manager, dpkg status entries",
     )
+    parser.add_argument("--platform", help="the image's platform, e.g. linux/arm64")
     options = parser.parse_args()
+    if options.platform:
+        use_platform(options.platform)
     main(options.image, minimal=options.minimal)
