@@ -110,16 +110,24 @@ def main(image: str, minimal: bool) -> None:
     found, layers, stored = docker("image", "inspect", "-f", shape, image).split()
     if RUN and RUN[1] != found:
         fail(f"{image} is for {found}, not {RUN[1]}")
-    # The containerd image store gives inspect's Size compressed (what a pull
-    # downloads); the layers' own sizes are unpacked, whichever the store.
-    history = docker("history", "--human=false", "--format", "{{.Size}}", image)
-    size = sum(int(line) for line in history.split())
-    stored_mb = int(stored) / 1e6
-    print(
-        f"image {image}: {found}, {size / 1e6:.1f} MB, {layers} layers ({stored_mb:.1f} MB stored)"
-    )
+    unpacked, stored_mb = exported_size(image) / 1e6, int(stored) / 1e6
+    print(f"image {image}: {found}, {unpacked:.1f} MB, {layers} layers ({stored_mb:.1f} MB stored)")
     check_contents(probe(image), minimal)
     check_serving(image)
+
+
+def exported_size(image: str) -> int:
+    """The bytes of the image's files, as `docker export` streams them: the
+    containerd image store's inspect Size is the compressed one."""
+    container = docker("create", *RUN, image)
+    try:
+        export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
+        size = sum(len(chunk) for chunk in iter(lambda: export.stdout.read(1 << 20), b""))
+        if export.wait() != 0:
+            fail(f"{DOCKER} export failed for {image}")
+        return size
+    finally:
+        docker("rm", container, check=False)
 
 
 def check_contents(inside: dict, minimal: bool) -> None:
