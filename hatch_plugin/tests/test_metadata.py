@@ -1,5 +1,7 @@
 """Reading what distribution files say about themselves, including old and broken ones."""
 
+import io
+import tarfile
 import time
 import zipfile
 
@@ -43,3 +45,26 @@ def test_a_broken_archive_is_one_line(tmp_path, name):
     path.write_bytes(b"not an archive")
     with pytest.raises(WheelhouseError, match=rf"^{name} is not a readable archive"):
         metadata.requires(path, is_wheel=name.endswith(".whl"))
+
+
+def test_a_pax_sdist_gives_whole_seconds(tmp_path):
+    """Modern setuptools sdists are PAX tars with fractional times (zope.event
+    6.2, markupsafe): setuptools' wheel writer refuses a fractional epoch."""
+    sdist = tmp_path / "zope_event-6.2.tar.gz"
+    with tarfile.open(sdist, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("zope_event-6.2/PKG-INFO")
+        data = b"Metadata-Version: 2.4\nName: zope.event\nVersion: 6.2\n"
+        info.size, info.mtime = len(data), 1777357445.0489714
+        tar.addfile(info, io.BytesIO(data))
+    epoch = metadata.source_date_epoch(sdist)
+    assert epoch == 1777357445 and isinstance(epoch, int)
+
+
+def test_a_metadata_bomb_is_refused_before_it_is_read(tmp_path):
+    """A small wheel whose METADATA inflates to far more than any real one."""
+    wheel = tmp_path / "bomb-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb-1.0.dist-info/METADATA", b"A" * (64 * 1024 * 1024))
+    assert wheel.stat().st_size < 1024 * 1024
+    with pytest.raises(WheelhouseError, match=r"METADATA is over 4 MiB"):
+        metadata.requires(wheel, is_wheel=True)

@@ -17,6 +17,9 @@ from .errors import WheelhouseError
 # What pip assumes for an sdist with no [build-system] table: setuptools, and
 # before pip 24.1 (bookworm's) wheel too, so both must be locked.
 LEGACY_BUILD_REQUIRES = ("setuptools>=40.8.0", "wheel")
+# Far above any real METADATA, PKG-INFO or pyproject.toml (tens of kB), far
+# below what a compressed member crafted to explode would take to read.
+MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
 
 def requires(path: Path, is_wheel: bool) -> list[Requirement] | None:
@@ -52,7 +55,8 @@ def source_date_epoch(sdist: Path) -> int:
             times = [time.mktime((*i.date_time, 0, 0, -1)) for i in archive.infolist()]
             return int(max(times, default=0))
     with _open_tar(sdist) as tar:
-        return max((member.mtime for member in tar.getmembers()), default=0)
+        # PAX headers give times as fractions; SOURCE_DATE_EPOCH must be whole seconds.
+        return int(max((member.mtime for member in tar.getmembers()), default=0))
 
 
 def _requirements(lines, path: Path) -> list[Requirement]:
@@ -73,7 +77,8 @@ def _wheel_member(path: Path, name: str) -> str | None:
         for member in wheel.namelist():
             folder, _, base = member.partition("/")
             if folder.endswith(".dist-info") and base == name:
-                return wheel.read(member).decode(errors="replace")
+                with wheel.open(member) as data:
+                    return _bounded(data, path, member).decode(errors="replace")
     return None
 
 
@@ -97,11 +102,27 @@ def _sdist_member(path: Path, name: str, required: bool = True) -> str | None:
     if path.suffix == ".zip":  # sdists from before tar.gz was the rule
         with _open_zip(path) as archive:
             found = next(filter(wanted, archive.namelist()), None)
-            text = archive.read(found).decode() if found else None
+            if found:
+                with archive.open(found) as data:
+                    text = _bounded(data, path, found).decode()
+            else:
+                text = None
     else:
         with _open_tar(path) as tar:
             found = next((m for m in tar.getmembers() if m.isfile() and wanted(m.name)), None)
-            text = tar.extractfile(found).read().decode() if found else None
+            text = _bounded(tar.extractfile(found), path, found.name).decode() if found else None
     if text is None and required:
         raise WheelhouseError(f"{path.name} has no {name}")
     return text
+
+
+def _bounded(data, path: Path, member: str) -> bytes:
+    """A member's bytes, refusing one larger than any real metadata file
+    before it is all decompressed."""
+    content = data.read(MAX_MEMBER_BYTES + 1)
+    if len(content) > MAX_MEMBER_BYTES:
+        raise WheelhouseError(
+            f"{path.name}: {member} is over {MAX_MEMBER_BYTES // (1024 * 1024)} MiB: "
+            "not a real metadata file"
+        )
+    return content
