@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from images import DOCKER, Container, container
+from images import DOCKER, Container, container, exported_size
 from projects import BENCH, sh
 
 CPUS = 1  # the main table's containers get one CPU: the comparison is per CPU
@@ -40,7 +40,8 @@ def running(tag: str, env: dict, cpus: int) -> Iterator[Container]:
 
 
 def size_mb(tag: str) -> float:
-    return int(sh(DOCKER, "image", "inspect", "-f", "{{.Size}}", tag).strip()) / 1e6
+    """What check_image.py reports: the image's files, unpacked."""
+    return exported_size(tag) / 1e6
 
 
 # A container's memory.stat: cgroup v1 (total_rss, total_shmem) or v2 (anon,

@@ -174,9 +174,12 @@ def exported_files(tag: str, prefixes: tuple[str, ...] = ("",)) -> dict[str, tup
     return files
 
 
-# How production runs the image: the flags the generated check_image.py
-# (copied as is, not rendered) holds and checks images under.
-HARDENED = tuple(runpy.run_path(str(ROOT / SLUG_DIR / "scripts" / "check_image.py"))["HARDENED"])
+# The generated check_image.py (copied as is, not rendered): how production
+# runs the image (the flags it checks images under), and how big an image is.
+CHECK_IMAGE = runpy.run_path(str(ROOT / SLUG_DIR / "scripts" / "check_image.py"))
+CHECK_IMAGE["DOCKER"] = DOCKER
+HARDENED = tuple(CHECK_IMAGE["HARDENED"])
+exported_size = CHECK_IMAGE["exported_size"]
 
 
 @dataclass
