@@ -5,10 +5,11 @@ rebuild, start, serving and memory.
 
 Every base is baked twice, `runtime=minimal` and `runtime=slim`, and built
 with `nox -s image` (so each image passes its checks first); the sizes are
-those check_image.py reports (the image's files, exported). The default answers' two images are then measured
-in alternating rounds on one CPU, hardened: `docker run` to `/healthz`
-answering, requests/s and p99 under wrk (trivial and 10 ms requests), idle
-memory, and a source-only rebuild (`hatch build` and `docker build`).
+those check_image.py reports (the image's files, exported). The default
+answers' two images are then measured in alternating rounds on one CPU,
+hardened: `docker run` to `/healthz` answering, requests/s and p99 under wrk
+(trivial and 10 ms requests), idle memory, and a source-only rebuild
+(`hatch build` and `docker build`).
 """
 
 import shutil
@@ -162,8 +163,9 @@ def section(results: dict, rounds: int) -> str:
 Measured by `nox -s bench` (alone: `nox -s bench -- --runtime-only`) on
 {machine()}. Every base built with `runtime=slim` (the whole base image under
 the service) and `runtime=minimal` (the default: Python, the libraries it
-links and the service on an empty image). Sizes as `scripts/check_image.py` reports them (the exported files),
-in MB; ratios above 1 mean the minimal image is smaller or better.
+links and the service on an empty image). Sizes as `scripts/check_image.py`
+reports them (the exported files), in MB; ratios above 1 mean the minimal
+image is smaller or better.
 
 | base | slim (MB) | minimal (MB) | ratio |
 |---|---|---|---|
