@@ -62,6 +62,37 @@ def test_image_checks_pass(built):
     assert size < built["budget"], f"{size} MB is over the {built['budget']} MB budget"
 
 
+def test_the_arm64_image_is_built_and_checked_under_emulation(default_image, docker_env):
+    """`nox -s image -- --platform linux/arm64` on this amd64 machine: the
+    arm64 wheelhouse, every RUN step through qemu, and every check."""
+    tag = "slipway-test/debian-trixie:arm64"
+    started = time.monotonic()
+    output = nox(
+        default_image["project"],
+        docker_env,
+        "-s",
+        "image",
+        "--",
+        "--platform",
+        "linux/arm64",
+        "--tag",
+        tag,
+    )
+    print(
+        f"\n[debian-trixie] nox -s image -- --platform linux/arm64: "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    for line in output.splitlines():
+        if line.startswith(CHECK_LINES):
+            print(f"[debian-trixie arm64] {line}")
+    assert "Python 3.13" in output and "no shell, no apt or dpkg" in output
+    assert "stopped by SIGTERM with exit code 0" in output
+    size = float(re.search(r"image \S+: linux/arm64, ([\d.]+) MB", output)[1])
+    assert size < default_image["budget"]
+    architecture = docker("image", "inspect", "-f", "{{.Architecture}}", tag).stdout.strip()
+    assert architecture == "arm64"
+
+
 def test_labels_and_user(built):
     inspect = docker(
         "image",
