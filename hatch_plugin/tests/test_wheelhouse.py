@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from hatch_wheelhouse import lock as lockfile
-from hatch_wheelhouse.config import Config
+from hatch_wheelhouse.config import SECTION, Config
 from hatch_wheelhouse.errors import WheelhouseError
 from hatch_wheelhouse.fetch import sha256_of
 from hatch_wheelhouse.wheelhouse import prepare
@@ -39,6 +39,16 @@ def test_selects_the_target_wheel_per_package(web_lock, tmp_path):
     assert set(pick) == {"blinker", "flask", "markupsafe"}  # colorama is Windows-only
     assert "cp313-cp313-manylinux2014_x86_64" in pick["markupsafe"]
     assert "aarch64" in {f.name: f.filename for f in arm}["markupsafe"]
+
+
+def test_a_platform_without_a_wheel_is_named_with_the_way_out(web_lock):
+    lock, _ = lockfile.read(web_lock)
+    with pytest.raises(WheelhouseError) as caught:
+        lockfile.select(lock, web_lock, "3.13", "manylinux_2_36_ppc64le", ())
+    message = str(caught.value)
+    assert "cannot be installed on CPython 3.13 manylinux_2_36_ppc64le" in message
+    assert "'markupsafe'" in message
+    assert message.endswith("leave manylinux_2_36_ppc64le out of " + SECTION + ".platforms")
 
 
 def test_defaults_come_from_the_lock(web_lock):

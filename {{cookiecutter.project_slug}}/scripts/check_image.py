@@ -119,7 +119,8 @@ def main(image: str, minimal: bool) -> None:
 def exported_size(image: str) -> int:
     """The bytes of the image's files, as `docker export` streams them: the
     containerd image store's inspect Size is the compressed one."""
-    container = docker("create", *RUN, image)
+    # Never started: a command is named only so that an image without one is sized too.
+    container = docker("create", *RUN, "--entrypoint", "/unused", image)
     try:
         export = subprocess.Popen([DOCKER, "export", container], stdout=subprocess.PIPE)
         size = sum(len(chunk) for chunk in iter(lambda: export.stdout.read(1 << 20), b""))

@@ -20,6 +20,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from . import target
+from .config import SECTION
 from .errors import WheelhouseError
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -102,6 +103,7 @@ def select(
         target.wheel_tags(python_version, platform),
         extras,
         f"CPython {python_version} {platform}",
+        f"; lock a version with a wheel for it, or leave {platform} out of {SECTION}.platforms",
     )
 
 
@@ -112,6 +114,7 @@ def select_for(
     tags: list[Tag] | None,
     extras: tuple[str, ...],
     described: str,
+    advice: str = "",
 ) -> list[LockedFile]:
     """Like select(); environment and tags None mean the running interpreter's."""
     # A lock made with the extras applied (`uv pip compile --extra`) holds their
@@ -124,7 +127,7 @@ def select_for(
         chosen = list(lock.select(environment=environment, tags=tags, extras=extras))
     except PylockSelectError as exc:
         raise WheelhouseError(
-            f"{lock_path.name} cannot be installed on {described}: {exc}"
+            f"{lock_path.name} cannot be installed on {described}: {exc}{advice}"
         ) from exc
     files = []
     for package, dist in chosen:
