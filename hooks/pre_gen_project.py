@@ -9,10 +9,13 @@ import keyword
 import re
 import sys
 
-SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Matched whole (fullmatch): `$` would also accept a trailing newline.
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
+# Wheel, sdist and dist-info names hold the slug and a version; file names stop at 255 bytes.
+SLUG_MAX = 100
 KUBERNETES_NAME_MAX = 63  # RFC 1123 labels: Service and Namespace names, label values
-EMAIL = re.compile(r"^[^@\s\"\\]+@[^@\s\"\\]+$")
+EMAIL = re.compile(r"[^@\s\"\\]+@[^@\s\"\\]+")
 # Free text lands in TOML, Dockerfile LABEL and Python strings, each escaped
 # for its format there; line breaks and other control characters cannot be.
 TEXT_FIELDS = ("project_name", "description", "author_name")
@@ -23,23 +26,28 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # always needs the plugin.)
 VERSION_CLAUSE = r"(~=|===?|!=|<=?|>=?)\s*[\w.*+!-]+"
 PLUGIN = re.compile(
-    r"^hatch[-_.]+wheelhouse\s*(\[\s*\w[\w.-]*(\s*,\s*\w[\w.-]*)*\s*\])?\s*"
-    rf"({VERSION_CLAUSE}(\s*,\s*{VERSION_CLAUSE})*|@\s*\S+)?\s*$",
+    r"hatch[-_.]+wheelhouse\s*(\[\s*\w[\w.-]*(\s*,\s*\w[\w.-]*)*\s*\])?\s*"
+    rf"({VERSION_CLAUSE}(\s*,\s*{VERSION_CLAUSE})*|@\s*\S+)?\s*",
     re.IGNORECASE,
 )
 
 
 def check_slug(slug: str) -> str | None:
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         return (
             f"project_slug {slug!r}: use lowercase letters, digits and single hyphens, "
             "starting with a letter"
+        )
+    if len(slug) > SLUG_MAX:
+        return (
+            f"project_slug {slug[:20]!r}...: at most {SLUG_MAX} characters ({len(slug)} here), "
+            "so that the file names built from it stay within the file system's limit"
         )
     return None
 
 
 def check_package(name: str) -> str | None:
-    if not PACKAGE.match(name):
+    if not PACKAGE.fullmatch(name):
         return (
             f"package_name {name!r}: use lowercase letters, digits and underscores, "
             "starting with a letter"
@@ -52,7 +60,7 @@ def check_package(name: str) -> str | None:
 
 
 def check_email(email: str) -> str | None:
-    if not EMAIL.match(email):
+    if not EMAIL.fullmatch(email):
         return f"author_email {email!r}: not an e-mail address"
     return None
 
@@ -66,7 +74,10 @@ def check_text(field: str, value: str) -> str | None:
 
 
 def check_plugin(requirement: str) -> str | None:
-    if requirement == "template" or PLUGIN.match(requirement):
+    # PLUGIN's \s would match a line break, which the TOML string cannot hold.
+    if requirement == "template" or (
+        PLUGIN.fullmatch(requirement) and not CONTROL.search(requirement)
+    ):
         return None
     return (
         f"hatch_wheelhouse {requirement!r}: use 'template', or a requirement naming "

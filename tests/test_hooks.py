@@ -287,6 +287,26 @@ def test_a_folder_without_the_plugin_is_refused(tmp_path):
         post.main(project, context)
 
 
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (pre.check_slug, "my-service\n"),
+        (pre.check_package, "my_service\n"),
+        (pre.check_email, "you@example.com\n"),
+        (pre.check_plugin, "hatch-wheelhouse>=0.1\n"),
+        (pre.check_plugin, "hatch-wheelhouse\n>=0.1"),
+    ],
+)
+def test_a_line_break_is_refused_where_a_pattern_would_end(check, value):
+    """A `$`-anchored pattern accepts a trailing newline; the TOML then breaks."""
+    assert check(value) is not None
+
+
+def test_a_slug_is_short_enough_for_file_names():
+    assert pre.check_slug("a" * 100) is None
+    assert "at most 100 characters (240 here)" in pre.check_slug("a" * 240)
+
+
 def test_kubernetes_names_limit_the_slug_only_with_manifests():
     longest = "a" + "-b" * 31  # 63 characters
     assert pre.check_kubernetes_name(answers(project_slug=longest)) is None
