@@ -48,6 +48,18 @@ def baked(cookies_session, tool_env):
     return project
 
 
+def test_the_longest_slug_builds(cookies_session, tool_env):
+    """The answers allow 100 characters; every file name built from them fits."""
+    slug = "a" + "-long-service" * 7 + "-" + "x" * 7
+    assert len(slug) == 100
+    answers = {**ANSWERS, "project_slug": slug, "deploy": "none", "ci": "none"}
+    project = cookies_session.bake(extra_context=answers).project_path
+    run(NOX_LOCK, project, tool_env)
+    run(HATCH_BUILD, project, tool_env)
+    package = slug.replace("-", "_")
+    assert (wheelhouse(project) / "project" / f"{package}-0.1.0-py3-none-any.whl").is_file()
+
+
 def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     cache = tmp_path / "cache"
     env = {**tool_env, "XDG_CACHE_HOME": str(cache)}
@@ -231,6 +243,44 @@ def test_a_pure_sdist_builds_on_the_host_offline_and_reproducibly(project, tool_
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == digest
     venv = offline_install(wheelhouse(project), tmp_path, env)
     run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, env)
+
+
+# Real sdists from PyPI, one per build backend, locked without their wheels:
+# name, version, the built wheel's file name.
+MODERN_SDISTS = [
+    ("zope-event", "6.2", "zope_event-6.2-py3-none-any.whl"),  # setuptools 78+, PAX mtimes
+    ("blinker", "1.9.0", "blinker-1.9.0-py3-none-any.whl"),  # flit_core
+    ("iniconfig", "2.3.1", "iniconfig-2.3.1-py3-none-any.whl"),  # hatchling and hatch-vcs
+]
+
+
+def test_modern_sdists_build_on_the_host_offline_and_reproducibly(project, tool_env, tmp_path):
+    """zope.event and blinker are in the service's closure (gevent, Flask)."""
+    edit(project, '"flask>=3.1",', '"flask>=3.1",\n    "iniconfig==2.3.1",')
+    tools = '["setuptools>=78.1.1,<82", "wheel", "flit_core<4", "hatchling", "hatch-vcs"]'
+    edit(project, "[dependency-groups]", f"[dependency-groups]\nsdist-build = {tools}")
+    edit(project, HOOK, f'{HOOK}\nsdists = "build"')
+    no_binary = [f"--no-binary={name}" for name, _, _ in MODERN_SDISTS]
+    run([*NOX_LOCK, "--", *no_binary], project, tool_env)
+    env = {**tool_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = run(HATCH_BUILD, project, env)
+    digests = {}
+    for name, version, wheel in MODERN_SDISTS:
+        assert re.search(rf"^built {re.escape(wheel)} from \S+-{version}\.tar\.gz", first, re.M)
+        for arch in ("x86_64", "aarch64"):
+            built = wheelhouse(project, arch) / "dependencies" / wheel
+            digests[built] = hashlib.sha256(built.read_bytes()).hexdigest()
+            assert f"{name}=={version} --hash=sha256:{digests[built]}" in dependencies_of(built)
+
+    time.sleep(1.1)  # a build that stamped the time would now differ
+    second = run(HATCH_BUILD, project, env | OFFLINE)
+    assert not re.search(r"^fetched ", second, flags=re.M)
+    for built, digest in digests.items():
+        assert hashlib.sha256(built.read_bytes()).hexdigest() == digest, built.name
+
+
+def dependencies_of(wheel) -> str:
+    return (wheel.parent / "requirements.txt").read_text()
 
 
 def test_an_included_sdist_installs_offline_from_the_wheelhouse(project, tool_env, tmp_path):
