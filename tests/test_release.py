@@ -170,7 +170,7 @@ def normalized(name: str) -> str:
 HELD_BACK = """
 FROM debian:trixie-slim
 RUN echo "deb http://deb.debian.org/debian bookworm main" > /etc/apt/sources.list.d/old.list \\
- && printf 'Package: tzdata\\nPin: version *deb12*\\nPin-Priority: 1001\\n' \\
+ && printf 'Package: tzdata\\nPin: version /deb12/\\nPin-Priority: 1001\\n' \\
       > /etc/apt/preferences.d/held-back \\
  && apt-get update -qq && apt-get install -y -qq --allow-downgrades tzdata \\
  && rm /etc/apt/sources.list.d/old.list && rm -rf /var/lib/apt/lists/*
@@ -200,6 +200,8 @@ def test_refresh_pushes_only_when_a_package_changed(default_image, docker_env, r
         str(tmp_path),
         timeout=900,
     )
+    held = docker("run", "--rm", base, "dpkg-query", "--showformat=${Version}", "-W", "tzdata")
+    assert "deb12" in held.stdout  # the pin holds, or nothing below tests a change
     release = ["-s", "release", "--", "--image", image, "--version-tag", "v0.1.0"]
     release += ["--platform", "linux/amd64", "--build-arg", f"BASE_IMAGE={base}", "--push"]
     digest_file = project / "dist" / "image-digest"
@@ -218,7 +220,9 @@ def test_refresh_pushes_only_when_a_package_changed(default_image, docker_env, r
     docker("tag", "debian:trixie-slim", base)
     docker("push", "--quiet", base, timeout=600)
     changed = nox(project, docker_env, *release, "--refresh")
-    [line] = [line for line in changed.splitlines() if "linux/amd64: " in line and "->" in line]
+    lines = [line for line in changed.splitlines() if "linux/amd64: " in line and "->" in line]
+    assert len(lines) == 1, changed[-4000:]
+    [line] = lines
     print(f"\n[refresh] {line.strip()}")
     assert re.search(r"linux/amd64: .*\btzdata: \S+deb12\S* -> \S+", line), line
     second = digest_file.read_text().strip()
