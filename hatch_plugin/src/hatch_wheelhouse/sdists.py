@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
+from . import names
 from .errors import WheelhouseError
 from .metadata import source_date_epoch
 
@@ -27,7 +28,11 @@ def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) ->
     filename = sdist.name
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch(sdist))}
     pip("wheel", ["--wheel-dir", str(out_dir), str(sdist)], tools, env, f"building {filename}")
-    wheel = next(out_dir.glob("*.whl"))
+    wheel = next(out_dir.glob("*.whl"), None)
+    if wheel is None:
+        raise WheelhouseError(f"building {filename} gave no wheel")
+    # A build may name its wheel as it likes, and the name becomes a path.
+    names.plain(wheel.name, f"the wheel built from {filename}")
     tags = parse_wheel_filename(wheel.name)[-1]
     if not tags & set(accepted):
         raise WheelhouseError(
