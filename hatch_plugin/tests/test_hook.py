@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from distributions import sdist_bytes
 from hatchling.metadata.core import ProjectMetadata
 
 from hatch_wheelhouse.fetch import sha256_of
@@ -141,6 +142,69 @@ def test_errors_go_through_abort(project, options, setup, expected, lines):
     assert not (project / "dist" / "wheelhouse").exists()
 
 
+def nul_in_a_file_name(root, lock_builder):
+    lock = root / "pylock.toml"
+    flask = 'path = "files/flask-3.1.3-py3-none-any.whl"'
+    lock.write_text(
+        lock.read_text().replace(flask, 'name = "flask-3.1.3-1\\u0000-py3-none-any.whl", ' + flask)
+    )
+
+
+def sdist_with(lock_builder, **members):
+    """The project's lock with blinker as an sdist made of `members`."""
+    sdist = "blinker-1.9.0.tar.gz"
+    lock_builder.package("blinker", "1.9.0", sdist=sdist, sdist_data=sdist_bytes(sdist, **members))
+    lock_builder.package(
+        "flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"], requires=["blinker>=1.9"]
+    )
+    lock_builder.write()
+
+
+def latin1_pkg_info(root, lock_builder):
+    text = "Metadata-Version: 2.4\nName: blinker\nVersion: 1.9.0\nAuthor: Jos\xe9\n"
+    sdist_with(lock_builder, pkg_info=text.encode("latin-1"))
+
+
+def bad_pyproject(root, lock_builder):
+    sdist_with(lock_builder, pyproject="[build-system\n")
+
+
+def fifo_in_the_cache(root, lock_builder):
+    hook, _ = make_hook(root)
+    hook.initialize("standard", {})
+    hook.finalize("standard", {}, str(project_wheel(root)))
+    cached = root / "cache" / sha256_of(root / "files" / "flask-3.1.3-py3-none-any.whl")[:2]
+    [entry] = cached.iterdir()
+    entry.unlink()
+    os.mkfifo(entry)
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (
+            nul_in_a_file_name,
+            "the file name 'flask-3.1.3-1\\x00-py3-none-any.whl' is not a plain name",
+        ),
+        (latin1_pkg_info, "blinker-1.9.0.tar.gz: blinker-1.9.0/PKG-INFO is not UTF-8"),
+        (bad_pyproject, "blinker-1.9.0.tar.gz: its pyproject.toml is not TOML"),
+        (fifo_in_the_cache, "cached flask-3.1.3-py3-none-any.whl at "),
+    ],
+    ids=["nul-in-a-file-name", "latin1-pkg-info", "bad-pyproject", "fifo-in-the-cache"],
+)
+def test_hostile_input_is_one_line_naming_the_file(
+    project, lock_builder, deadline, setup, expected
+):
+    setup(project, lock_builder)
+    hook, app = make_hook(project, sdists="include")
+    with pytest.raises(Aborted):
+        hook.initialize("standard", {})
+    [message] = app.aborts
+    assert expected in message
+    assert len(message.splitlines()) == 1 and message.isprintable()
+    assert staging_folders(project) == []
+
+
 def test_clean_removes_wheelhouse_and_leftovers(project):
     hook, _ = make_hook(project)
     hook.initialize("standard", {})
@@ -154,8 +218,11 @@ def test_clean_removes_wheelhouse_and_leftovers(project):
 def test_failed_finalize_discards_staging(project):
     hook, app = make_hook(project)
     hook.initialize("standard", {})
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(Aborted):
         hook.finalize("standard", {}, str(project / "missing.whl"))
+    [message] = app.aborts
+    assert message.startswith("hatch-wheelhouse: [Errno 2] No such file or directory: ")
+    assert "missing.whl" in message and "\n" not in message
     assert staging_folders(project) == []
     assert not (project / "dist" / "wheelhouse").exists()
     assert app.success == []

@@ -9,6 +9,7 @@ from distributions import wheel_bytes
 
 from hatch_wheelhouse.config import Config
 from hatch_wheelhouse.errors import WheelhouseError
+from hatch_wheelhouse.names import shown
 from hatch_wheelhouse.wheelhouse import prepare
 
 SHA256 = "0" * 64
@@ -106,3 +107,11 @@ def test_a_plain_name_with_every_allowed_character_is_taken(tmp_path):
     assert (wheelhouse / filename).is_file()
     # A lock may leave a package's version out (PEP 751): the file name gives it.
     assert (wheelhouse / "requirements.txt").read_text().startswith("flask==1!3.1.3+local.1 ")
+
+
+def test_a_message_shows_hidden_characters_escaped():
+    """The last guard, as the hook prints every message: an escape sequence
+    cannot clear the screen, nor an override reorder the line."""
+    text = "fetched \x1b[2Jx\u202eb.whl\nnext"
+    assert shown(text) == "fetched \\x1b[2Jx\\u202eb.whl\\nnext"
+    assert shown(text, lines=True) == "fetched \\x1b[2Jx\\u202eb.whl\nnext"

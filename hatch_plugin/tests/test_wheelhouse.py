@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 
 import pytest
@@ -107,6 +108,42 @@ def test_tampered_cache_is_an_error_and_writes_nothing(web_lock, tmp_path):
         build(web_lock, tmp_path)
     assert not (tmp_path / "dist" / "wheelhouse").exists()
     assert list((tmp_path / "dist").iterdir()) == []
+
+
+def fifo(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+def folder(path):
+    path.unlink()
+    path.mkdir()
+
+
+def link_to_dev_zero(path):
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+def link_to_its_bytes(path):
+    path.rename(path.with_name("elsewhere"))
+    path.symlink_to(path.with_name("elsewhere"))
+
+
+@pytest.mark.parametrize("replace", [fifo, folder, link_to_dev_zero, link_to_its_bytes])
+def test_a_cache_entry_that_is_not_a_regular_file_is_refused(web_lock, tmp_path, deadline, replace):
+    """Opened, a FIFO would hang the build and /dev/zero fill the disk."""
+    build(web_lock, tmp_path)[0].discard()
+    digest = sha256_of(tmp_path / "files" / "flask-3.1.3-py3-none-any.whl")
+    cached = tmp_path / "cache" / digest[:2] / digest
+    replace(cached)
+    with pytest.raises(WheelhouseError) as info:
+        build(web_lock, tmp_path)
+    assert str(info.value) == (
+        f"cached flask-3.1.3-py3-none-any.whl at {cached} is not a regular file; "
+        "delete it to fetch it again"
+    )
+    assert names(tmp_path / "dist") == []
 
 
 def test_file_not_matching_the_lock_is_refused(web_lock, tmp_path):

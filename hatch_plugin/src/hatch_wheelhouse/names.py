@@ -42,3 +42,9 @@ def printable(value: str, what: str) -> str:
     if value.isprintable():
         return value
     raise WheelhouseError(f"{what} {value!a:.100} holds a control or formatting character")
+
+
+def shown(text: str, lines: bool = False) -> str:
+    """`text` with every character that is not printable escaped (`lines`: but
+    for the line breaks of a message that lists several problems)."""
+    return "".join(c if c.isprintable() or (lines and c == "\n") else ascii(c)[1:-1] for c in text)

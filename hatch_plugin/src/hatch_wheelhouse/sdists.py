@@ -19,7 +19,7 @@ from packaging.utils import parse_wheel_filename
 
 from . import names
 from .errors import WheelhouseError
-from .metadata import source_date_epoch
+from .metadata import requirements, source_date_epoch
 
 
 def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) -> Path:
@@ -49,7 +49,7 @@ def requires_of(sdist: Path, tools: Path) -> list[Requirement]:
     options = ["--dry-run", "--ignore-installed", "--report", "-", str(sdist)]
     report = json.loads(pip("install", options, tools, dict(os.environ), f"reading {sdist.name}"))
     [item] = report["install"]
-    return [Requirement(line) for line in item["metadata"].get("requires_dist", ())]
+    return requirements(item["metadata"].get("requires_dist", ()), sdist)
 
 
 def pip(verb: str, options: list[str], tools: Path, env: dict[str, str], doing: str) -> str:
