@@ -58,6 +58,16 @@ def test_defaults_come_from_the_lock(web_lock):
     assert lockfile.default_platform(lock) == "manylinux_2_28_x86_64"
 
 
+@pytest.mark.parametrize("requires_python", [">=3", ">=3.1a1"])
+def test_a_lower_bound_that_is_no_python_version_asks_for_one(lock_builder, requires_python):
+    path = lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"]).write(
+        requires_python
+    )
+    lock, _ = lockfile.read(path)
+    with pytest.raises(WheelhouseError, match=r"no requires-python lower bound such as >=3\.13"):
+        lockfile.default_python(lock, path)
+
+
 def test_wheelhouse_contents(web_lock, tmp_path):
     staged, messages = build(web_lock, tmp_path)
     project_wheel = tmp_path / "my_service-0.1.0-py3-none-any.whl"

@@ -20,7 +20,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from . import names, target
-from .config import SECTION
+from .config import PYTHON_VERSION, SECTION
 from .errors import WheelhouseError
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -79,10 +79,12 @@ def check_names(lock: Pylock, path: Path) -> None:
 def default_python(lock: Pylock, path: Path) -> str:
     """The lowest Python the lock admits: uv writes '>=X.Y' for --python-version."""
     for spec in lock.requires_python or SpecifierSet():
-        if spec.operator == ">=":
-            return ".".join(spec.version.split(".")[:2])
+        version = ".".join(spec.version.split(".")[:2])
+        if spec.operator == ">=" and PYTHON_VERSION.fullmatch(version):
+            return version
     raise WheelhouseError(
-        f"{path.name} has no requires-python lower bound; set python-version in the hook config"
+        f"{path.name} has no requires-python lower bound such as >=3.13; "
+        "set python-version in the hook config"
     )
 
 
