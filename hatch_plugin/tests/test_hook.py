@@ -1,6 +1,6 @@
 """The hook class as hatchling drives it: editable builds skipped, a standard build
 committing dist/wheelhouse, errors reported through app.abort, clean, a failed
-finalize discarding its staging folder, and one real `hatchling build`."""
+finalize discarding its staging folder, and real `hatchling build`s, two at once."""
 
 import json
 import os
@@ -215,6 +215,14 @@ def test_clean_removes_wheelhouse_and_leftovers(project):
     assert staging_folders(project) == []
 
 
+def test_clean_leaves_a_running_builds_staging_alone(project):
+    hook, app = make_hook(project)
+    hook.initialize("standard", {})
+    make_hook(project)[0].clean(["standard"])  # hatch clean, run meanwhile
+    hook.finalize("standard", {}, str(project_wheel(project)))
+    assert app.success and (project / "dist" / "wheelhouse" / "manifest.json").is_file()
+
+
 def test_failed_finalize_discards_staging(project):
     hook, app = make_hook(project)
     hook.initialize("standard", {})
@@ -228,7 +236,8 @@ def test_failed_finalize_discards_staging(project):
     assert app.success == []
 
 
-def test_real_hatchling_build(project):
+def as_real_project(project):
+    """A pyproject.toml and a package, for `hatchling build`."""
     (project / "my_service").mkdir()
     (project / "my_service" / "__init__.py").write_text("")
     (project / "pyproject.toml").write_text(
@@ -246,21 +255,63 @@ dependencies = ["flask"]
 cache-dir = "cache"
 """
     )
+
+
+def hatchling_build(project) -> subprocess.Popen:
     # The plugin is installed in this interpreter, so hatchling finds the hook
     # by its entry point without a network or an isolated build environment.
     env = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "hatchling", "build", "-t", "wheel"],
         cwd=project,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def succeeds(build: subprocess.Popen) -> None:
+    output, _ = build.communicate(timeout=120)
+    assert build.returncode == 0, output
+
+
+def test_real_hatchling_build(project):
+    as_real_project(project)
+    succeeds(hatchling_build(project))
     house = project / "dist" / "wheelhouse"
     [wheel] = (project / "dist").glob("my_service-0.1.0-*.whl")
     assert (house / "project" / wheel.name).read_bytes() == wheel.read_bytes()
     flask = project / "files" / "flask-3.1.3-py3-none-any.whl"
     locked = (house / "dependencies" / "requirements.txt").read_text()
     assert f"flask==3.1.3 --hash=sha256:{sha256_of(flask)}\n" in locked
+
+
+def test_another_build_leaves_a_running_builds_staging_alone(project):
+    """A build between this one's initialize and finalize removed its staging
+    folder with the leftovers of killed builds."""
+    as_real_project(project)
+    hook, app = make_hook(project)
+    hook.initialize("standard", {})
+    (project / "dist" / ".wheelhouse-killed").mkdir()  # a killed build's
+    succeeds(hatchling_build(project))
+    assert not (project / "dist" / ".wheelhouse-killed").exists()
+    wheel = project_wheel(project)
+    hook.finalize("standard", {}, str(wheel))
+    assert app.aborts == []
+    assert (project / "dist" / "wheelhouse" / "project" / wheel.name).read_bytes() == (
+        wheel.read_bytes()
+    )
+    assert staging_folders(project) == []
+
+
+def test_two_builds_at_once_both_succeed(project):
+    as_real_project(project)
+    for _ in range(5):  # the old clean-up failed one build in most runs of 3
+        builds = [hatchling_build(project), hatchling_build(project)]
+        for build in builds:
+            succeeds(build)
+    house = project / "dist" / "wheelhouse"
+    [wheel] = (project / "dist").glob("my_service-0.1.0-*.whl")
+    assert (house / "project" / wheel.name).read_bytes() == wheel.read_bytes()
+    assert staging_folders(project) == []

@@ -1,7 +1,6 @@
 """The hatchling build hook: glue between hatch's build and the wheelhouse."""
 
 import os
-import shutil
 from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
@@ -9,7 +8,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from .config import ConfigError, parse, with_overrides
 from .errors import WheelhouseError
 from .names import shown
-from .wheelhouse import Staged, prepare, remove_leftovers
+from .wheelhouse import Staged, clean, prepare
 
 # What a user can fix: each becomes one line (a configuration error, one per
 # problem); a traceback helps no user here.
@@ -55,8 +54,10 @@ class WheelhouseBuildHook(BuildHookInterface):
         self.app.display_success(f"wheelhouse written to {staged.final}")
 
     def clean(self, versions: list[str]) -> None:
-        shutil.rmtree(Path(self.directory) / "wheelhouse", ignore_errors=True)
-        remove_leftovers(Path(self.directory))
+        try:
+            clean(Path(self.directory))
+        except OSError as exc:
+            self._abort(exc)
 
     def _abort(self, exc: Exception) -> None:
         # Escaped: no character of a message can move the cursor or reorder the line.
