@@ -1,6 +1,7 @@
 """Fixture locks made of local files, so selection and caching run offline."""
 
 import hashlib
+import signal
 from pathlib import Path
 
 import pytest
@@ -25,22 +26,24 @@ class LockBuilder:
         self.files.mkdir(exist_ok=True)
         self.packages: list[str] = []
 
-    def file(self, filename: str, requires=()) -> str:
-        if filename.endswith(".whl"):
-            data = wheel_bytes(filename, requires)
-        else:
-            data = sdist_bytes(filename, requires)
+    def file(self, filename: str, requires=(), data: bytes | None = None) -> str:
+        if data is None:
+            make = wheel_bytes if filename.endswith(".whl") else sdist_bytes
+            data = make(filename, requires)
         (self.files / filename).write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
         hashes = f'{{ sha256 = "{digest}" }}'
         return f'{{ path = "files/{filename}", size = {len(data)}, hashes = {hashes} }}'
 
-    def package(self, name, version, wheels=(), sdist=None, marker=None, requires=()):
+    def package(
+        self, name, version, wheels=(), sdist=None, marker=None, requires=(), sdist_data=None
+    ):
+        """`sdist_data`: the sdist's bytes, when not the ones sdist_bytes makes."""
         lines = ["[[packages]]", f'name = "{name}"', f'version = "{version}"']
         if marker:
             lines.append(f"marker = {marker!r}")
         if sdist:
-            lines.append(f"sdist = {self.file(sdist, requires)}")
+            lines.append(f"sdist = {self.file(sdist, requires, sdist_data)}")
         if wheels:
             files = ", ".join(self.file(w, requires) for w in wheels)
             lines.append(f"wheels = [{files}]")
@@ -82,3 +85,21 @@ def web_lock(lock_builder):
         marker="sys_platform == 'win32'",
     )
     return lock_builder.write()
+
+
+class Hung(BaseException):
+    """Not an Exception: no `except` in the code under test takes it for its own."""
+
+
+@pytest.fixture
+def deadline():
+    """Fails a test that hangs (reading a FIFO, say) instead of waiting forever."""
+
+    def expire(signum, frame):
+        raise Hung("still running after 5 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(5)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

@@ -22,17 +22,20 @@ def wheel_bytes(filename: str, requires=()) -> bytes:
     return out.getvalue()
 
 
-def sdist_bytes(filename: str, requires=(), pkg_info_version="2.4", pyproject=None) -> bytes:
-    """An sdist holding PKG-INFO (and pyproject.toml when given)."""
+def sdist_bytes(
+    filename: str, requires=(), pkg_info_version="2.4", pyproject=None, pkg_info=None
+) -> bytes:
+    """An sdist holding PKG-INFO (and pyproject.toml when given); `pkg_info`:
+    its PKG-INFO's bytes, when not the ones `metadata` gives."""
     top = filename.removesuffix(".tar.gz")
     name, version = top.rsplit("-", 1)
-    members = {"PKG-INFO": metadata(name, version, requires, pkg_info_version)}
+    members = {"PKG-INFO": pkg_info or metadata(name, version, requires, pkg_info_version)}
     if pyproject is not None:
         members["pyproject.toml"] = pyproject
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
         for member, text in members.items():
-            data = text.encode()
+            data = text if isinstance(text, bytes) else text.encode()
             info = tarfile.TarInfo(f"{top}/{member}")
             info.size, info.mtime = len(data), 1_700_000_000
             tar.addfile(info, io.BytesIO(data))

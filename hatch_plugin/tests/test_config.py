@@ -115,3 +115,57 @@ def test_a_bad_override_names_its_variable():
         "HATCH_WHEELHOUSE_PLATFORMS (item 2): 'win_amd64' is not a manylinux platform tag "
         "such as 'manylinux_2_36_x86_64'",
     ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"python-version": "3.13\n"},  # `$` matches before a final newline
+        {"python-version": "3.\u0661\u0663"},  # `\d` matches Arabic-Indic digits
+        {"platforms": ["manylinux_2_36_x86_64\n"]},
+        {"platforms": ["manylinux_2_\u0663\u0666_x86_64"]},
+    ],
+    ids=["python-newline", "python-digits", "platform-newline", "platform-digits"],
+)
+def test_a_value_must_match_as_a_whole(raw):
+    [problem] = problems_of(raw)
+    assert problem.startswith(f"{SECTION}.{next(iter(raw))}")
+
+
+def test_a_platform_listed_twice_is_refused():
+    platforms = ["manylinux_2_36_x86_64", "manylinux2014_x86_64", "manylinux_2_36_x86_64"]
+    assert problems_of({"platforms": [*platforms, "manylinux_2_17_x86_64"]}) == [
+        f"{SECTION}.platforms[2]: 'manylinux_2_36_x86_64' is the same platform as "
+        f"{SECTION}.platforms[0] ('manylinux_2_36_x86_64'): list it once",
+        # A legacy alias (PEP 600) names the same platform.
+        f"{SECTION}.platforms[3]: 'manylinux_2_17_x86_64' is the same platform as "
+        f"{SECTION}.platforms[1] ('manylinux2014_x86_64'): list it once",
+    ]
+    twice = "manylinux_2_28_aarch64,manylinux_2_28_aarch64"
+    merged, variables = with_overrides({}, {"HATCH_WHEELHOUSE_PLATFORMS": twice})
+    with pytest.raises(ConfigError) as info:
+        parse(merged, Path("."), variables)
+    assert info.value.problems == [
+        "HATCH_WHEELHOUSE_PLATFORMS (item 2): 'manylinux_2_28_aarch64' is the same platform as "
+        "HATCH_WHEELHOUSE_PLATFORMS (item 1) ('manylinux_2_28_aarch64'): list it once"
+    ]
+
+
+def test_an_item_is_named_by_its_own_index_after_a_bad_one(tmp_path):
+    assert problems_of({"platforms": [1, "win_amd64"], "find-links": ["", "missing"]}) == [
+        f"{SECTION}.platforms[0]: expected a non-empty string, got 1",
+        f"{SECTION}.platforms[1]: 'win_amd64' is not a manylinux platform tag "
+        "such as 'manylinux_2_36_x86_64'",
+        f"{SECTION}.find-links[0]: expected a non-empty string, got ''",
+        f"{SECTION}.find-links[1]: 'missing' is not a directory",
+    ]
+
+
+def test_a_string_with_a_control_character_is_refused():
+    assert problems_of(
+        {"lock-file": "pylock\0.toml", "lock-command": "nox -s lock\n", "extras": ["a\u202eb"]}
+    ) == [
+        f"{SECTION}.lock-file: 'pylock\\x00.toml' holds a control or formatting character",
+        f"{SECTION}.extras[0]: 'a\\u202eb' holds a control or formatting character",
+        f"{SECTION}.lock-command: 'nox -s lock\\n' holds a control or formatting character",
+    ]

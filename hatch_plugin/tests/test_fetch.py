@@ -225,7 +225,7 @@ def test_leftovers_of_killed_builds_are_removed(index, tmp_path):
     hour_ago = time.time() - 3700
     os.utime(old, (hour_ago, hour_ago))
     build(lock_for(tmp_path, url(index, f"files/{WHEEL}")), tmp_path)
-    assert sorted(p.name for p in dist.iterdir()) == ["wheelhouse"]
+    assert sorted(p.name for p in dist.iterdir()) == [".wheelhouse.lock", "wheelhouse"]
     assert sorted(p.name for p in folder.iterdir()) == [".part-young", SHA256]
 
 

@@ -1,6 +1,6 @@
 """The hook class as hatchling drives it: editable builds skipped, a standard build
 committing dist/wheelhouse, errors reported through app.abort, clean, a failed
-finalize discarding its staging folder, and one real `hatchling build`."""
+finalize discarding its staging folder, and real `hatchling build`s, two at once."""
 
 import json
 import os
@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from distributions import sdist_bytes
 from hatchling.metadata.core import ProjectMetadata
 
 from hatch_wheelhouse.fetch import sha256_of
@@ -141,6 +142,69 @@ def test_errors_go_through_abort(project, options, setup, expected, lines):
     assert not (project / "dist" / "wheelhouse").exists()
 
 
+def nul_in_a_file_name(root, lock_builder):
+    lock = root / "pylock.toml"
+    flask = 'path = "files/flask-3.1.3-py3-none-any.whl"'
+    lock.write_text(
+        lock.read_text().replace(flask, 'name = "flask-3.1.3-1\\u0000-py3-none-any.whl", ' + flask)
+    )
+
+
+def sdist_with(lock_builder, **members):
+    """The project's lock with blinker as an sdist made of `members`."""
+    sdist = "blinker-1.9.0.tar.gz"
+    lock_builder.package("blinker", "1.9.0", sdist=sdist, sdist_data=sdist_bytes(sdist, **members))
+    lock_builder.package(
+        "flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"], requires=["blinker>=1.9"]
+    )
+    lock_builder.write()
+
+
+def latin1_pkg_info(root, lock_builder):
+    text = "Metadata-Version: 2.4\nName: blinker\nVersion: 1.9.0\nAuthor: Jos\xe9\n"
+    sdist_with(lock_builder, pkg_info=text.encode("latin-1"))
+
+
+def bad_pyproject(root, lock_builder):
+    sdist_with(lock_builder, pyproject="[build-system\n")
+
+
+def fifo_in_the_cache(root, lock_builder):
+    hook, _ = make_hook(root)
+    hook.initialize("standard", {})
+    hook.finalize("standard", {}, str(project_wheel(root)))
+    cached = root / "cache" / sha256_of(root / "files" / "flask-3.1.3-py3-none-any.whl")[:2]
+    [entry] = cached.iterdir()
+    entry.unlink()
+    os.mkfifo(entry)
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (
+            nul_in_a_file_name,
+            "the file name 'flask-3.1.3-1\\x00-py3-none-any.whl' is not a plain name",
+        ),
+        (latin1_pkg_info, "blinker-1.9.0.tar.gz: blinker-1.9.0/PKG-INFO is not UTF-8"),
+        (bad_pyproject, "blinker-1.9.0.tar.gz: its pyproject.toml is not TOML"),
+        (fifo_in_the_cache, "cached flask-3.1.3-py3-none-any.whl at "),
+    ],
+    ids=["nul-in-a-file-name", "latin1-pkg-info", "bad-pyproject", "fifo-in-the-cache"],
+)
+def test_hostile_input_is_one_line_naming_the_file(
+    project, lock_builder, deadline, setup, expected
+):
+    setup(project, lock_builder)
+    hook, app = make_hook(project, sdists="include")
+    with pytest.raises(Aborted):
+        hook.initialize("standard", {})
+    [message] = app.aborts
+    assert expected in message
+    assert len(message.splitlines()) == 1 and message.isprintable()
+    assert staging_folders(project) == []
+
+
 def test_clean_removes_wheelhouse_and_leftovers(project):
     hook, _ = make_hook(project)
     hook.initialize("standard", {})
@@ -151,17 +215,29 @@ def test_clean_removes_wheelhouse_and_leftovers(project):
     assert staging_folders(project) == []
 
 
+def test_clean_leaves_a_running_builds_staging_alone(project):
+    hook, app = make_hook(project)
+    hook.initialize("standard", {})
+    make_hook(project)[0].clean(["standard"])  # hatch clean, run meanwhile
+    hook.finalize("standard", {}, str(project_wheel(project)))
+    assert app.success and (project / "dist" / "wheelhouse" / "manifest.json").is_file()
+
+
 def test_failed_finalize_discards_staging(project):
     hook, app = make_hook(project)
     hook.initialize("standard", {})
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(Aborted):
         hook.finalize("standard", {}, str(project / "missing.whl"))
+    [message] = app.aborts
+    assert message.startswith("hatch-wheelhouse: [Errno 2] No such file or directory: ")
+    assert "missing.whl" in message and "\n" not in message
     assert staging_folders(project) == []
     assert not (project / "dist" / "wheelhouse").exists()
     assert app.success == []
 
 
-def test_real_hatchling_build(project):
+def as_real_project(project):
+    """A pyproject.toml and a package, for `hatchling build`."""
     (project / "my_service").mkdir()
     (project / "my_service" / "__init__.py").write_text("")
     (project / "pyproject.toml").write_text(
@@ -179,21 +255,63 @@ dependencies = ["flask"]
 cache-dir = "cache"
 """
     )
+
+
+def hatchling_build(project) -> subprocess.Popen:
     # The plugin is installed in this interpreter, so hatchling finds the hook
     # by its entry point without a network or an isolated build environment.
     env = {k: v for k, v in os.environ.items() if k not in OVERRIDES}
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "hatchling", "build", "-t", "wheel"],
         cwd=project,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def succeeds(build: subprocess.Popen) -> None:
+    output, _ = build.communicate(timeout=120)
+    assert build.returncode == 0, output
+
+
+def test_real_hatchling_build(project):
+    as_real_project(project)
+    succeeds(hatchling_build(project))
     house = project / "dist" / "wheelhouse"
     [wheel] = (project / "dist").glob("my_service-0.1.0-*.whl")
     assert (house / "project" / wheel.name).read_bytes() == wheel.read_bytes()
     flask = project / "files" / "flask-3.1.3-py3-none-any.whl"
     locked = (house / "dependencies" / "requirements.txt").read_text()
     assert f"flask==3.1.3 --hash=sha256:{sha256_of(flask)}\n" in locked
+
+
+def test_another_build_leaves_a_running_builds_staging_alone(project):
+    """A build between this one's initialize and finalize removed its staging
+    folder with the leftovers of killed builds."""
+    as_real_project(project)
+    hook, app = make_hook(project)
+    hook.initialize("standard", {})
+    (project / "dist" / ".wheelhouse-killed").mkdir()  # a killed build's
+    succeeds(hatchling_build(project))
+    assert not (project / "dist" / ".wheelhouse-killed").exists()
+    wheel = project_wheel(project)
+    hook.finalize("standard", {}, str(wheel))
+    assert app.aborts == []
+    assert (project / "dist" / "wheelhouse" / "project" / wheel.name).read_bytes() == (
+        wheel.read_bytes()
+    )
+    assert staging_folders(project) == []
+
+
+def test_two_builds_at_once_both_succeed(project):
+    as_real_project(project)
+    for _ in range(5):  # the old clean-up failed one build in most runs of 3
+        builds = [hatchling_build(project), hatchling_build(project)]
+        for build in builds:
+            succeeds(build)
+    house = project / "dist" / "wheelhouse"
+    [wheel] = (project / "dist").glob("my_service-0.1.0-*.whl")
+    assert (house / "project" / wheel.name).read_bytes() == wheel.read_bytes()
+    assert staging_folders(project) == []

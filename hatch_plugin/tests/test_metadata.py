@@ -68,3 +68,80 @@ def test_a_metadata_bomb_is_refused_before_it_is_read(tmp_path):
     assert wheel.stat().st_size < 1024 * 1024
     with pytest.raises(WheelhouseError, match=r"METADATA is over 4 MiB"):
         metadata.requires(wheel, is_wheel=True)
+
+
+LATIN1_PKG_INFO = "Metadata-Version: 2.4\nName: caf\nVersion: 1.0\nAuthor: Fran\xe7ois\n".encode(
+    "latin-1"
+)
+
+
+def test_metadata_that_is_not_utf8_is_one_line(tmp_path):
+    sdist = tmp_path / "caf-1.0.tar.gz"
+    sdist.write_bytes(sdist_bytes(sdist.name, pkg_info=LATIN1_PKG_INFO))
+    with pytest.raises(WheelhouseError) as info:
+        metadata.requires(sdist, is_wheel=False)
+    assert str(info.value) == (
+        "caf-1.0.tar.gz: caf-1.0/PKG-INFO is not UTF-8 (invalid continuation byte at byte 57)"
+    )
+    wheel = tmp_path / "caf-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("caf-1.0.dist-info/METADATA", LATIN1_PKG_INFO)
+    with pytest.raises(
+        WheelhouseError, match=r"^caf-1\.0-py3-none-any\.whl: .*METADATA is not UTF-8"
+    ):
+        metadata.requires(wheel, is_wheel=True)
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "error"),
+    [
+        ("[build-system\nrequires = []\n", "its pyproject.toml is not TOML: Expected ']'"),
+        ("a = " + "[" * 100_000, "its pyproject.toml is not TOML: maximum recursion depth"),
+        ('[build-system]\nrequires = "setuptools"\n', "build-system.requires is not a list"),
+        ("build-system = 3\n", "build-system.requires is not a list of strings"),
+        ("[build-system]\nrequires = [3]\n", "build-system.requires is not a list of strings"),
+    ],
+    ids=["syntax", "nesting", "a-string", "not-a-table", "not-strings"],
+)
+def test_a_bad_pyproject_toml_is_one_line(tmp_path, pyproject, error):
+    sdist = tmp_path / "bad-1.0.tar.gz"
+    sdist.write_bytes(sdist_bytes(sdist.name, pyproject=pyproject))
+    with pytest.raises(WheelhouseError) as info:
+        metadata.build_requires(sdist)
+    message = str(info.value)
+    assert message.startswith("bad-1.0.tar.gz: its pyproject.toml") and error in message
+    assert "\n" not in message
+
+
+def test_an_archive_damaged_past_its_header_is_one_line(tmp_path):
+    """Errors that come while a member is read, not when the archive is opened."""
+    sdist = tmp_path / "cut-1.0.tar.gz"
+    whole = sdist_bytes(sdist.name, pyproject="# " + "".join(f"{i:x}" for i in range(200_000)))
+    sdist.write_bytes(whole[: len(whole) // 2])  # a download cut short
+    with pytest.raises(WheelhouseError, match=r"^cut-1\.0\.tar\.gz is not a readable archive: "):
+        metadata.build_requires(sdist)
+    wheel = tmp_path / "crc-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("crc-1.0.dist-info/METADATA", "Metadata-Version: 2.4\nName: crc\n")
+    wheel.write_bytes(wheel.read_bytes().replace(b"Name: crc", b"Name: CRC"))
+    with pytest.raises(WheelhouseError, match=r"^crc-1\.0-py3-none-any\.whl is not a readable "):
+        metadata.requires(wheel, is_wheel=True)
+
+
+def test_a_requirement_is_shown_in_one_printable_line(tmp_path):
+    sdist = tmp_path / "req-1.0.tar.gz"
+    sdist.write_bytes(sdist_bytes(sdist.name, ["flask>=3 x"]))
+    with pytest.raises(WheelhouseError) as info:
+        metadata.requires(sdist, is_wheel=False)
+    assert str(info.value) == (
+        "req-1.0.tar.gz: invalid requirement 'flask>=3 x' in its metadata: Expected comma "
+        "(within version specifier), semicolon (after version specifier) or end"
+    )
+    # Valid, but a quoted marker value could reorder what a terminal shows.
+    sdist.write_bytes(sdist_bytes(sdist.name, ["flask; platform_release == '\u202e6.1'"]))
+    with pytest.raises(WheelhouseError) as info:
+        metadata.requires(sdist, is_wheel=False)
+    assert str(info.value) == (
+        "req-1.0.tar.gz: the requirement 'flask; platform_release == \"\\u202e6.1\"' "
+        "holds a control or formatting character"
+    )

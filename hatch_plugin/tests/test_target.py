@@ -31,6 +31,9 @@ def test_marker_environment():
     assert env["sys_platform"] == "linux"
 
 
-def test_unknown_platform():
+@pytest.mark.parametrize(
+    "tag", ["win_amd64", "manylinux_2_36_x86_64\n", "manylinux_2_\u0663_x86_64"]
+)
+def test_unknown_platform(tag):
     with pytest.raises(ValueError, match="not a manylinux platform tag"):
-        target.parse_platform("win_amd64")
+        target.parse_platform(tag)

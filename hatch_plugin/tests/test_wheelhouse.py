@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 
 import pytest
@@ -57,6 +58,16 @@ def test_defaults_come_from_the_lock(web_lock):
     assert lockfile.default_platform(lock) == "manylinux_2_28_x86_64"
 
 
+@pytest.mark.parametrize("requires_python", [">=3", ">=3.1a1"])
+def test_a_lower_bound_that_is_no_python_version_asks_for_one(lock_builder, requires_python):
+    path = lock_builder.package("flask", "3.1.3", ["flask-3.1.3-py3-none-any.whl"]).write(
+        requires_python
+    )
+    lock, _ = lockfile.read(path)
+    with pytest.raises(WheelhouseError, match=r"no requires-python lower bound such as >=3\.13"):
+        lockfile.default_python(lock, path)
+
+
 def test_wheelhouse_contents(web_lock, tmp_path):
     staged, messages = build(web_lock, tmp_path)
     project_wheel = tmp_path / "my_service-0.1.0-py3-none-any.whl"
@@ -106,7 +117,43 @@ def test_tampered_cache_is_an_error_and_writes_nothing(web_lock, tmp_path):
     with pytest.raises(WheelhouseError, match="is corrupt or tampered with"):
         build(web_lock, tmp_path)
     assert not (tmp_path / "dist" / "wheelhouse").exists()
-    assert list((tmp_path / "dist").iterdir()) == []
+    assert names(tmp_path / "dist") == [".wheelhouse.lock"]
+
+
+def fifo(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+def folder(path):
+    path.unlink()
+    path.mkdir()
+
+
+def link_to_dev_zero(path):
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+def link_to_its_bytes(path):
+    path.rename(path.with_name("elsewhere"))
+    path.symlink_to(path.with_name("elsewhere"))
+
+
+@pytest.mark.parametrize("replace", [fifo, folder, link_to_dev_zero, link_to_its_bytes])
+def test_a_cache_entry_that_is_not_a_regular_file_is_refused(web_lock, tmp_path, deadline, replace):
+    """Opened, a FIFO would hang the build and /dev/zero fill the disk."""
+    build(web_lock, tmp_path)[0].discard()
+    digest = sha256_of(tmp_path / "files" / "flask-3.1.3-py3-none-any.whl")
+    cached = tmp_path / "cache" / digest[:2] / digest
+    replace(cached)
+    with pytest.raises(WheelhouseError) as info:
+        build(web_lock, tmp_path)
+    assert str(info.value) == (
+        f"cached flask-3.1.3-py3-none-any.whl at {cached} is not a regular file; "
+        "delete it to fetch it again"
+    )
+    assert names(tmp_path / "dist") == [".wheelhouse.lock"]
 
 
 def test_file_not_matching_the_lock_is_refused(web_lock, tmp_path):
@@ -245,7 +292,7 @@ def test_a_dependency_removed_from_the_project_is_not_shipped(lock_builder, tmp_
         "gunicorn 25.3.0 (nothing requires it); update it with the project's locker"
     )
     # Nothing half-written, and no older wheelhouse left for an image to ship.
-    assert list((tmp_path / "dist").iterdir()) == []
+    assert names(tmp_path / "dist") == [".wheelhouse.lock"]
 
 
 ASYNC = "asgiref>=3.2; extra == 'async'"

@@ -9,13 +9,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .target import parse_platform
+
 SECTION = "tool.hatch.build.targets.wheel.hooks.wheelhouse"
 SDIST_POLICIES = ("error", "build", "include")
-PYTHON_VERSION = re.compile(r"^3\.\d{1,2}$")
+# Used with fullmatch: `$` would let a final newline through, `\d` other scripts' digits.
+PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
 # manylinux_<glibc major>_<minor>_<arch>, or a legacy alias (manylinux2014_x86_64).
 PLATFORM = re.compile(
-    r"^(manylinux_2_\d+|manylinux2014|manylinux2010|manylinux1)"
-    r"_(x86_64|i686|aarch64|armv7l|ppc64le|s390x|riscv64)$"
+    r"(manylinux_2_[0-9]+|manylinux2014|manylinux2010|manylinux1)"
+    r"_(x86_64|i686|aarch64|armv7l|ppc64le|s390x|riscv64)"
 )
 # Options hatchling itself reads from every hook's table.
 HATCH_KEYS = {
@@ -65,24 +68,25 @@ class Where:
         return f"{SECTION}.{key}" + ("" if index is None else f"[{index}]")
 
 
-def _string(problems, where, key, value) -> str | None:
+def _string(problems, where, key, value, index=None) -> str | None:
     if not isinstance(value, str) or not value:
-        problems.append(f"{where(key)}: expected a non-empty string, got {value!r}")
-        return None
-    return value
+        problems.append(f"{where(key, index)}: expected a non-empty string, got {value!r}")
+    elif not value.isprintable():
+        # A NUL, a newline or a right-to-left override has no place in a path
+        # or a command, and would garble every message that shows it.
+        problems.append(f"{where(key, index)}: {value!r} holds a control or formatting character")
+    else:
+        return value
+    return None
 
 
-def _string_list(problems, where, key, value) -> list[str]:
+def _string_list(problems, where, key, value) -> list[tuple[int, str]]:
+    """The good items, each with its index in the list (for the messages)."""
     if not isinstance(value, list):
         problems.append(f"{where(key)}: expected a list of strings, got {value!r}")
         return []
-    good = []
-    for i, item in enumerate(value):
-        if isinstance(item, str) and item:
-            good.append(item)
-        else:
-            problems.append(f"{where(key, i)}: expected a non-empty string, got {item!r}")
-    return good
+    items = [(i, _string(problems, where, key, item, i)) for i, item in enumerate(value)]
+    return [(i, item) for i, item in items if item is not None]
 
 
 # Environment variables that override the TOML for one build, e.g. an image
@@ -135,7 +139,7 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
     python_version = None
     if "python-version" in raw:
         value = raw["python-version"]
-        if isinstance(value, str) and PYTHON_VERSION.match(value):
+        if isinstance(value, str) and PYTHON_VERSION.fullmatch(value):
             python_version = value
         else:
             problems.append(
@@ -143,19 +147,25 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
             )
 
     platforms = []
+    seen: dict[tuple[int, str], int] = {}  # (glibc, arch) -> index: aliases are one platform
     if "platforms" in raw:
-        for i, tag in enumerate(_string_list(problems, where, "platforms", raw["platforms"])):
-            if PLATFORM.match(tag):
-                platforms.append(tag)
-            else:
+        for i, tag in _string_list(problems, where, "platforms", raw["platforms"]):
+            if not PLATFORM.fullmatch(tag):
                 problems.append(
                     f"{where('platforms', i)}: {tag!r} is not a manylinux "
                     "platform tag such as 'manylinux_2_36_x86_64'"
                 )
+            elif (first := seen.setdefault(parse_platform(tag), i)) != i:
+                problems.append(
+                    f"{where('platforms', i)}: {tag!r} is the same platform as "
+                    f"{where('platforms', first)} ({raw['platforms'][first]!r}): list it once"
+                )
+            else:
+                platforms.append(tag)
         if isinstance(raw["platforms"], list) and not raw["platforms"]:
             problems.append(f"{where('platforms')}: name at least one platform")
 
-    extras = _string_list(problems, where, "extras", raw["extras"]) if "extras" in raw else []
+    extras = [item for _, item in _string_list(problems, where, "extras", raw.get("extras", []))]
 
     sdists = raw.get("sdists", "error")
     if sdists not in SDIST_POLICIES:
@@ -165,7 +175,7 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
 
     find_links = []
     if "find-links" in raw:
-        for i, item in enumerate(_string_list(problems, where, "find-links", raw["find-links"])):
+        for i, item in _string_list(problems, where, "find-links", raw["find-links"]):
             path = root / item
             if path.is_dir():
                 find_links.append(path)

@@ -6,10 +6,12 @@ copy that hashes the bytes it writes, so what lands in a wheelhouse is what
 was checked, whatever happens to the cache meanwhile.
 """
 
+import errno
 import hashlib
 import http.client
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -70,7 +72,7 @@ class Cache:
         if not cached.exists():
             origin = self._fetch(file, log)
         digest = hashlib.sha256()
-        with cached.open("rb") as stream, destination.open("wb") as out:
+        with self._open_cached(file, cached) as stream, destination.open("wb") as out:
             while chunk := stream.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
@@ -81,6 +83,26 @@ class Cache:
                 f"sha256 {digest.hexdigest()}, lock says {file.sha256}; delete it to fetch it again"
             )
         return origin
+
+    @staticmethod
+    def _open_cached(file: LockedFile, cached: Path):
+        """The cached file, opened only if it is a regular one: a FIFO would hang
+        the build, a symlink lead anywhere (/dev/zero: a copy without end)."""
+        refused = WheelhouseError(
+            f"cached {file.filename} at {cached} is not a regular file; delete it to fetch it again"
+        )
+        try:
+            # O_NONBLOCK: opening a FIFO does not wait for a writer (and reads
+            # from a regular file ignore it).
+            fd = os.open(cached, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+                raise refused from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise refused
+        return os.fdopen(fd, "rb")
 
     def _fetch(self, file: LockedFile, log: Callable[[str], None]) -> str:
         source = self._local_copy(file)

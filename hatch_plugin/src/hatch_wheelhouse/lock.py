@@ -17,10 +17,10 @@ from packaging.pylock import (
 )
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
-from . import target
-from .config import SECTION
+from . import names, target
+from .config import PYTHON_VERSION, SECTION
 from .errors import WheelhouseError
 
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -52,18 +52,39 @@ def read(path: Path, command: str | None = None) -> tuple[Pylock, str]:
     except FileNotFoundError:
         raise WheelhouseError(f"{path.name} not found: {relock(command, 'write')}") from None
     try:
-        return Pylock.from_dict(tomllib.loads(data.decode())), hashlib.sha256(data).hexdigest()
+        lock = Pylock.from_dict(tomllib.loads(data.decode()))
     except Exception as exc:  # tomllib and packaging each raise their own types
         raise WheelhouseError(f"{path.name} is not a valid PEP 751 lock: {exc}") from exc
+    check_names(lock, path)
+    return lock, hashlib.sha256(data).hexdigest()
+
+
+def check_names(lock: Pylock, path: Path) -> None:
+    """What the lock says that becomes a path or part of a message, checked
+    before any of it is used: packaging lets a file name hold a `/`, a NUL or
+    a right-to-left override (in a build tag, say)."""
+    for i, package in enumerate(lock.packages):
+        where = f"{path.name}: packages[{i}]"
+        names.plain(str(package.name), f"{where}: the name")
+        if package.version is not None:
+            names.plain(str(package.version), f"{where}: the version")
+        for dist in [*(package.wheels or ()), *([package.sdist] if package.sdist else ())]:
+            filename = names.plain(dist.filename, f"{where}: the file name")
+            if dist.url:
+                names.url(dist.url, f"{where}: the url of {filename}")
+            if dist.path:
+                names.printable(dist.path, f"{where}: the path of {filename}")
 
 
 def default_python(lock: Pylock, path: Path) -> str:
     """The lowest Python the lock admits: uv writes '>=X.Y' for --python-version."""
     for spec in lock.requires_python or SpecifierSet():
-        if spec.operator == ">=":
-            return ".".join(spec.version.split(".")[:2])
+        version = ".".join(spec.version.split(".")[:2])
+        if spec.operator == ">=" and PYTHON_VERSION.fullmatch(version):
+            return version
     raise WheelhouseError(
-        f"{path.name} has no requires-python lower bound; set python-version in the hook config"
+        f"{path.name} has no requires-python lower bound such as >=3.13; "
+        "set python-version in the hook config"
     )
 
 
@@ -141,8 +162,8 @@ def select_for(
         files.append(
             LockedFile(
                 name=str(package.name),
-                version=str(package.version),
-                filename=dist.filename,  # packaging refuses one with a path in it
+                version=str(package.version or _file_version(dist)),
+                filename=dist.filename,  # a plain name (check_names)
                 sha256=_sha256(package.name, dist),
                 size=dist.size,
                 url=dist.url,
@@ -151,6 +172,13 @@ def select_for(
             )
         )
     return files
+
+
+def _file_version(dist: PackageWheel | PackageSdist) -> str:
+    """The version a file name gives, for a package the lock gives none (PEP 751 allows it)."""
+    if isinstance(dist, PackageWheel):
+        return str(parse_wheel_filename(dist.filename)[1])
+    return str(parse_sdist_filename(dist.filename)[1])
 
 
 # The sha256 names the cached file: a lock is data from outside, so it is

@@ -1,14 +1,18 @@
 """The hatchling build hook: glue between hatch's build and the wheelhouse."""
 
 import os
-import shutil
 from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from .config import ConfigError, parse, with_overrides
 from .errors import WheelhouseError
-from .wheelhouse import Staged, prepare, remove_leftovers
+from .names import shown
+from .wheelhouse import Staged, clean, prepare
+
+# What a user can fix: each becomes one line (a configuration error, one per
+# problem); a traceback helps no user here.
+EXPECTED = (ConfigError, WheelhouseError, OSError)
 
 
 class WheelhouseBuildHook(BuildHookInterface):
@@ -28,11 +32,10 @@ class WheelhouseBuildHook(BuildHookInterface):
                 self.metadata.core.dependencies,
                 self.metadata.core.optional_dependencies,
                 Path(self.directory),
-                self.app.display_info,
+                lambda message: self.app.display_info(shown(message)),
             )
-        except (ConfigError, WheelhouseError, OSError) as exc:
-            # One line that says what is wrong; a traceback helps no user here.
-            self.app.abort(f"hatch-wheelhouse: {exc}")
+        except EXPECTED as exc:
+            self._abort(exc)
 
     def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:
         if self._staged is None:
@@ -43,11 +46,19 @@ class WheelhouseBuildHook(BuildHookInterface):
                 Path(artifact_path), self.metadata.core.name, self.metadata.version
             )
             staged.commit()
-        except BaseException:
+        except BaseException as exc:
             staged.discard()
+            if isinstance(exc, EXPECTED):
+                self._abort(exc)
             raise
         self.app.display_success(f"wheelhouse written to {staged.final}")
 
     def clean(self, versions: list[str]) -> None:
-        shutil.rmtree(Path(self.directory) / "wheelhouse", ignore_errors=True)
-        remove_leftovers(Path(self.directory))
+        try:
+            clean(Path(self.directory))
+        except OSError as exc:
+            self._abort(exc)
+
+    def _abort(self, exc: Exception) -> None:
+        # Escaped: no character of a message can move the cursor or reorder the line.
+        self.app.abort(f"hatch-wheelhouse: {shown(str(exc), lines=True)}")

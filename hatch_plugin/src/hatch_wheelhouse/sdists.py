@@ -17,8 +17,9 @@ from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import parse_wheel_filename
 
+from . import names
 from .errors import WheelhouseError
-from .metadata import source_date_epoch
+from .metadata import requirements, source_date_epoch
 
 
 def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) -> Path:
@@ -27,7 +28,11 @@ def build_wheel(sdist: Path, tools: Path, accepted: list[Tag], out_dir: Path) ->
     filename = sdist.name
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch(sdist))}
     pip("wheel", ["--wheel-dir", str(out_dir), str(sdist)], tools, env, f"building {filename}")
-    wheel = next(out_dir.glob("*.whl"))
+    wheel = next(out_dir.glob("*.whl"), None)
+    if wheel is None:
+        raise WheelhouseError(f"building {filename} gave no wheel")
+    # A build may name its wheel as it likes, and the name becomes a path.
+    names.plain(wheel.name, f"the wheel built from {filename}")
     tags = parse_wheel_filename(wheel.name)[-1]
     if not tags & set(accepted):
         raise WheelhouseError(
@@ -44,7 +49,7 @@ def requires_of(sdist: Path, tools: Path) -> list[Requirement]:
     options = ["--dry-run", "--ignore-installed", "--report", "-", str(sdist)]
     report = json.loads(pip("install", options, tools, dict(os.environ), f"reading {sdist.name}"))
     [item] = report["install"]
-    return [Requirement(line) for line in item["metadata"].get("requires_dist", ())]
+    return requirements(item["metadata"].get("requires_dist", ()), sdist)
 
 
 def pip(verb: str, options: list[str], tools: Path, env: dict[str, str], doing: str) -> str:

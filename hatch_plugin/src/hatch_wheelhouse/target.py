@@ -8,7 +8,8 @@ import re
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
 
-MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")
+# fullmatch: `$` would let a final newline through, \d and \w other scripts' characters.
+MANYLINUX = re.compile(r"manylinux_2_([0-9]+)_([a-z0-9_]+)")
 # Legacy names PEP 600 maps to glibc versions.
 LEGACY = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
 OLDEST_GLIBC = {"x86_64": 5, "i686": 5}  # other architectures start at 2.17
@@ -16,7 +17,7 @@ OLDEST_GLIBC = {"x86_64": 5, "i686": 5}  # other architectures start at 2.17
 
 def parse_platform(tag: str) -> tuple[int, str]:
     """('manylinux_2_36_x86_64') -> (36, 'x86_64'); legacy aliases included."""
-    if match := MANYLINUX.match(tag):
+    if match := MANYLINUX.fullmatch(tag):
         return int(match[1]), match[2]
     legacy, _, arch = tag.partition("_")
     if legacy in LEGACY and arch:

@@ -10,14 +10,18 @@ separately cached steps:
 
 Everything is staged in a temporary folder beside the target and renamed into
 place only when the project's own wheel has been added, so a failed build never
-leaves a half-written wheelhouse behind.
+leaves a half-written wheelhouse behind. Builds of one project may run at once:
+each holds a lock on its own staging folder, which no other build removes, and
+they take turns (a lock on dist/.wheelhouse.lock) to rename theirs into place.
 """
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,7 +35,7 @@ from .closure import Locked, closure
 from .config import SECTION, Config
 from .credentials import redact
 from .errors import WheelhouseError
-from .fetch import Cache, default_cache_dir, remove_abandoned, sha256_of
+from .fetch import Cache, default_cache_dir, sha256_of
 from .lock import LockedFile
 from .sdists import build_wheel, requires_of
 
@@ -57,9 +61,10 @@ def requirements_text(entries: list[Entry]) -> str:
 class Staged:
     """A wheelhouse being assembled: one folder per target platform."""
 
-    def __init__(self, final: Path, staging: Path, lock_info: dict, python: str):
+    def __init__(self, final: Path, staging: Path, claim: int, lock_info: dict, python: str):
         self.final = final
         self.staging = staging
+        self.claim: int | None = claim  # the descriptor holding the staging folder's lock
         self.lock_info = lock_info
         self.python = python
         self.project: str | None = None
@@ -101,15 +106,23 @@ class Staged:
                 "files": [asdict(e) for e in entries],
             }
             (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        old = self.final.with_name(f".{self.final.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.final.exists():
-            self.final.rename(old)
-        self.staging.rename(self.final)
-        shutil.rmtree(old, ignore_errors=True)
+        with locked(self.final.parent):
+            old = self.final.with_name(f".{self.final.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            if self.final.exists():
+                self.final.rename(old)
+            self.staging.rename(self.final)
+            shutil.rmtree(old, ignore_errors=True)
+        self.release()
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+        self.release()
+
+    def release(self) -> None:
+        if self.claim is not None:
+            os.close(self.claim)
+            self.claim = None
 
 
 def prepare(
@@ -122,7 +135,9 @@ def prepare(
     """Fetch and verify what the lock names for each target into a staging folder."""
     # A wheelhouse that no longer matches the project must not outlive a failed
     # build beside a new wheel: an image built from it would ship the old set.
-    shutil.rmtree(build_dir / "wheelhouse", ignore_errors=True)
+    if build_dir.is_dir():
+        with locked(build_dir):  # not while another build moves its own into place
+            shutil.rmtree(build_dir / "wheelhouse", ignore_errors=True)
     lock, lock_sha = lockfile.read(config.lock_file, config.lock_command)
     python = config.python_version or lockfile.default_python(lock, config.lock_file)
     lockfile.check_python(lock, config.lock_file, python)
@@ -140,12 +155,9 @@ def prepare(
         selected[platform] = files
 
     build_dir.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(build_dir)
-    staging = Path(tempfile.mkdtemp(dir=build_dir, prefix=".wheelhouse-"))
-    # mkdtemp's 0700 would lock out a builder that runs as another user.
-    staging.chmod(0o777 & ~current_umask())
+    staging, claim = new_staging(build_dir)
     lock_info = {"file": config.lock_file.name, "sha256": lock_sha}
-    staged = Staged(build_dir / "wheelhouse", staging, lock_info, python)
+    staged = Staged(build_dir / "wheelhouse", staging, claim, lock_info, python)
     cache = Cache(config.cache_dir or default_cache_dir(), config.find_links)
     try:
         for platform, files in selected.items():
@@ -311,9 +323,56 @@ class Collector:
         )
 
 
+@contextmanager
+def locked(build_dir: Path) -> Iterator[None]:
+    """One build at a time in what builds of the project share in dist/: making
+    a staging folder, removing others' leftovers, renaming one into place."""
+    fd = os.open(build_dir / ".wheelhouse.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # which releases the lock
+
+
+def new_staging(build_dir: Path) -> tuple[Path, int]:
+    """A staging folder of this build's own, and a descriptor holding a shared
+    lock on it: until this build ends, remove_leftovers leaves it alone."""
+    with locked(build_dir):
+        remove_leftovers(build_dir)
+        staging = Path(tempfile.mkdtemp(dir=build_dir, prefix=".wheelhouse-"))
+        # mkdtemp's 0700 would lock out a builder that runs as another user.
+        staging.chmod(0o777 & ~current_umask())
+        claim = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+        # A file system without locks: remove_leftovers cannot lock it either.
+        with suppress(OSError):
+            fcntl.flock(claim, fcntl.LOCK_SH)
+        return staging, claim
+
+
 def remove_leftovers(build_dir: Path) -> None:
-    """Staging folders of builds that failed or were killed (this project's own)."""
-    remove_abandoned(build_dir, ".wheelhouse-*", older_than=0)
+    """Staging folders of builds that failed or were killed: the ones no
+    running build holds a lock on. Call it under `locked`."""
+    for folder in build_dir.glob(".wheelhouse-*"):
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:  # gone meanwhile, or not a folder
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # locked: its build is still running
+            pass
+        finally:
+            os.close(fd)
+
+
+def clean(build_dir: Path) -> None:
+    """The wheelhouse, and the staging folders of builds that ended (hatch clean)."""
+    if build_dir.is_dir():
+        with locked(build_dir):
+            shutil.rmtree(build_dir / "wheelhouse", ignore_errors=True)
+            remove_leftovers(build_dir)
 
 
 def current_umask() -> int:
