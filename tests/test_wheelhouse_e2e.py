@@ -60,6 +60,19 @@ def test_the_longest_slug_builds(cookies_session, tool_env):
     assert (wheelhouse(project) / "project" / f"{package}-0.1.0-py3-none-any.whl").is_file()
 
 
+def test_a_project_named_like_its_dependency_is_refused(cookies_session, tool_env):
+    """A service called flask bakes and locks; its wheelhouse would replace Flask."""
+    answers = {**ANSWERS, "project_slug": "flask", "deploy": "none", "ci": "none"}
+    project = cookies_session.bake(extra_context=answers).project_path
+    run(NOX_LOCK, project, tool_env)
+    result = attempt(HATCH_BUILD, project, tool_env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output
+    [line] = [line for line in output.splitlines() if "hatch-wheelhouse:" in line]
+    assert "the project is named 'flask', and pylock.toml locks flask " in line
+    assert not (project / "dist" / "wheelhouse").exists()
+
+
 def test_hatch_build_then_offline_install(baked, tool_env, tmp_path):
     cache = tmp_path / "cache"
     env = {**tool_env, "XDG_CACHE_HOME": str(cache)}

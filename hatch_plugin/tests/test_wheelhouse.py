@@ -52,6 +52,16 @@ def test_a_platform_without_a_wheel_is_named_with_the_way_out(web_lock):
     assert message.endswith("leave manylinux_2_36_ppc64le out of " + SECTION + ".platforms")
 
 
+def test_a_project_named_like_a_locked_package_is_refused(web_lock, tmp_path):
+    """A project called Flask would replace Flask in the image's venv."""
+    config = Config(lock_file=web_lock, cache_dir=tmp_path / "cache")
+    with pytest.raises(WheelhouseError) as caught:
+        prepare(config, DEPS, {}, tmp_path / "dist", print, project="Flask")
+    assert str(caught.value).startswith("the project is named 'Flask', and pylock.toml locks")
+    assert "flask 3.1.3" in str(caught.value) and "rename the project" in str(caught.value)
+    assert not (tmp_path / "cache").exists()  # refused before any download
+
+
 def test_defaults_come_from_the_lock(web_lock):
     lock, _ = lockfile.read(web_lock)
     assert lockfile.default_python(lock, web_lock) == "3.13"

@@ -33,6 +33,7 @@ class WheelhouseBuildHook(BuildHookInterface):
                 self.metadata.core.optional_dependencies,
                 Path(self.directory),
                 lambda message: self.app.display_info(shown(message)),
+                self.metadata.core.name,
             )
         except EXPECTED as exc:
             self._abort(exc)

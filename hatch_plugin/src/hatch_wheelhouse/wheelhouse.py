@@ -131,8 +131,12 @@ def prepare(
     optional_dependencies: dict[str, list[str]],
     build_dir: Path,
     log: Log,
+    project: str | None = None,
 ) -> Staged:
-    """Fetch and verify what the lock names for each target into a staging folder."""
+    """Fetch and verify what the lock names for each target into a staging folder.
+
+    `project`, the project's name, must not be locked: its wheel would take
+    the place of the dependency of that name."""
     # A wheelhouse that no longer matches the project must not outlive a failed
     # build beside a new wheel: an image built from it would ship the old set.
     if build_dir.is_dir():
@@ -152,6 +156,13 @@ def prepare(
         found = closure(roots, {f.name: Locked(f.version, None) for f in files}, env)
         if found.problems:
             raise stale(config, python, platform, found.problems)
+        named = canonicalize_name(project or "")
+        if same := [f for f in files if canonicalize_name(f.name) == named]:
+            raise WheelhouseError(
+                f"the project is named {project!r}, and {config.lock_file.name} locks "
+                f"{same[0].name} {same[0].version} too (a dependency, or one of theirs): "
+                "installing one would replace the other; rename the project"
+            )
         selected[platform] = files
 
     build_dir.mkdir(parents=True, exist_ok=True)
