@@ -44,13 +44,23 @@ def cgroup_cpu_limit(root: Path = CGROUP) -> float | None:
     return None
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity, where the OS keeps one."""
+    # sched_getaffinity is Linux-only (macOS lacks it); process_cpu_count is 3.13+.
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def usable_cpus(root: Path = CGROUP) -> int:
     """CPUs this process may run on, bounded by the cgroup quota.
 
     os.cpu_count() reports the host's CPUs, which overstates what a limited
     container gets and would start too many workers.
     """
-    cpus = len(os.sched_getaffinity(0))
+    cpus = available_cpus()
     limit = cgroup_cpu_limit(root)
     if limit is not None:
         cpus = min(cpus, math.ceil(limit))
@@ -82,7 +92,7 @@ workers = env.number("WEB_CONCURRENCY", default_workers(worker, usable_cpus()), 
 # at most 160 requests/s that wait 100 ms; more threads cost CPU on every request.
 threads = env.number("GUNICORN_THREADS", 16, minimum=1)
 if worker != "gthread":
-    threads = 1  # gunicorn turns any other class into gthread when threads > 1
+    threads = 1  # gunicorn would turn sync into gthread with threads > 1
 # gevent only: requests in flight per worker; past it, connections wait in the backlog.
 worker_connections = env.number("GUNICORN_WORKER_CONNECTIONS", 1000, minimum=1)
 

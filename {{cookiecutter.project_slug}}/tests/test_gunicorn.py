@@ -3,6 +3,7 @@
 import concurrent.futures
 import contextlib
 import http.client
+import inspect
 import json
 import os
 import re
@@ -140,7 +141,19 @@ def test_quota_bounds_the_cpu_count(monkeypatch, tmp_path):
     conf = load_conf(monkeypatch)
     assert conf["usable_cpus"](tmp_path) == 1
     (tmp_path / "cpu.max").write_text("max 100000\n")
-    assert conf["usable_cpus"](tmp_path) == len(os.sched_getaffinity(0))
+    assert conf["usable_cpus"](tmp_path) == conf["available_cpus"]()
+
+
+@pytest.mark.parametrize(
+    "missing", [("sched_getaffinity",), ("sched_getaffinity", "process_cpu_count")]
+)
+def test_the_config_loads_without_linux_calls(monkeypatch, tmp_path, missing):
+    """macOS has neither sched_getaffinity nor, before 3.13, process_cpu_count."""
+    for name in missing:
+        monkeypatch.delattr(os, name, raising=False)
+    conf = load_conf(monkeypatch, WEB_CONCURRENCY="")
+    assert conf["usable_cpus"](tmp_path) == getattr(os, "process_cpu_count", os.cpu_count)()
+    assert conf["workers"] >= 1
 
 
 def test_worker_sizing():
@@ -272,7 +285,29 @@ def test_a_response_leaves_in_one_send():
         response.flush()  # a HEAD request's answer has no body
         assert sent.sends[-1] == head
         assert far.recv(4096) == head + b"ok" + chunked + head + head
+
+
+def test_the_gevent_worker_internals_keep_their_shape():
+    """workers.py overrides this method and hands it a wrapped socket: a new
+    gunicorn that renames or reshapes it must fail here, not in production."""
+    from gunicorn.workers import ggevent
+
+    expected = ["listener_name", "req", "sock", "addr"]
+    assert parameters(ggevent.GeventWorker.handle_request) == expected
 {%- endif %}
+
+
+def parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)[1:]  # after self
+
+
+def test_the_logger_internals_keep_their_shape():
+    """logs.py subclasses gunicorn's Logger: these are the calls it overrides."""
+    from gunicorn.glogging import Logger
+
+    assert parameters(Logger.access) == ["resp", "req", "environ", "request_time"]
+    assert parameters(Logger.setup) == ["cfg"]
+    assert parameters(Logger.__init__) == ["cfg"]
 
 
 def test_one_connection_serves_every_kind_of_answer():
@@ -336,6 +371,7 @@ def workers_of(master: int, expected: int) -> list[int]:
         time.sleep(0.05)
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux-only by nature: CPU affinity, /proc")
 def test_one_cpu_gets_the_default_worker_count():
     """Pinned to one CPU, as a quota of one CPU or a cpuset limits a container,
     gunicorn runs {{ "(2 x 1) + 1 sync workers" if cookiecutter.worker_class == "sync" else "one worker" }}, whatever the host's CPU count."""
@@ -347,6 +383,7 @@ def test_one_cpu_gets_the_default_worker_count():
     assert len(workers) == expected, server
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux-only by nature: reads /proc")
 def test_heartbeats_go_to_shared_memory():
     """Each worker's heartbeat file (open, already unlinked) lives in RAM, in
     /dev/shm where there is one: on a disk-backed /tmp a slow disk delays the
