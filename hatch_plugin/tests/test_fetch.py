@@ -570,6 +570,13 @@ def test_a_lock_path_outside_the_project_is_refused(project, path):
         assert secret not in str(info.value)
 
 
+@pytest.mark.parametrize("path", ["files/\u0000x", "files/loop"])
+def test_a_lock_path_that_cannot_be_resolved_is_one_line(project, path):
+    (project / "files" / "loop").symlink_to("loop")
+    with pytest.raises(WheelhouseError, match=r"cannot be resolved|is not a file"):
+        build(lock_for(project, path=path), project)
+
+
 @pytest.mark.parametrize("target", ["/etc/passwd", "/proc/self/environ"])
 def test_file_urls_need_the_project_to_allow_them(tmp_path, target):
     lock = lock_for(tmp_path, f"file://{target}", sha256="0" * 64, size=7)

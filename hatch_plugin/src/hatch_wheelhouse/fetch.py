@@ -107,7 +107,12 @@ class Cache:
             if (link / file.filename).is_file():
                 return link / file.filename
         if file.path:
-            path = file.path.resolve()
+            try:
+                path = file.path.resolve()
+            except (OSError, ValueError, RuntimeError):  # a NUL byte; a symlink loop (< 3.13)
+                raise WheelhouseError(
+                    f"{file.filename}: the lock's path {str(file.path)!r} cannot be resolved"
+                ) from None
             if not path.is_relative_to(self.project):
                 raise WheelhouseError(
                     f"{file.filename}: the lock's path {str(file.path)!r} is outside the project "
