@@ -61,9 +61,9 @@ def test_every_problem_is_reported_at_once():
         }
     )
     assert problems == [
-        f"{SECTION}.colour: unknown option (known: build-lock-file, cache-dir, extras, find-links, "
-        "lock-command, "
-        "lock-file, platforms, python-version, sdists)",
+        f"{SECTION}.colour: unknown option (known: allow-file-urls, build-lock-file, cache-dir, "
+        "download-timeout, extras, find-links, lock-command, lock-file, max-download-bytes, "
+        "platforms, python-version, sdists)",
         f"{SECTION}.lock-file: expected a non-empty string, got ''",
         f"{SECTION}.python-version: expected 'X.Y' such as '3.13', got '3'",
         f"{SECTION}.platforms: expected a list of strings, got 'manylinux_2_36_x86_64'",
@@ -169,3 +169,34 @@ def test_a_string_with_a_control_character_is_refused():
         f"{SECTION}.extras[0]: 'a\\u202eb' holds a control or formatting character",
         f"{SECTION}.lock-command: 'nox -s lock\\n' holds a control or formatting character",
     ]
+
+
+def test_download_limits_and_file_urls(tmp_path):
+    defaults = parse({}, tmp_path)
+    assert defaults.max_download_bytes == 4 << 30
+    assert (defaults.download_timeout, defaults.allow_file_urls) == (900, False)
+    assert defaults.project_dir == tmp_path  # a lock's paths stay inside it
+    raw = {"max-download-bytes": 1024, "download-timeout": 2.5, "allow-file-urls": True}
+    config = parse(raw, tmp_path)
+    assert (config.max_download_bytes, config.download_timeout, config.allow_file_urls) == (
+        1024,
+        2.5,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("max-download-bytes", 0, "expected a positive integer (bytes), got 0"),
+        ("max-download-bytes", 1.5, "expected a positive integer (bytes), got 1.5"),
+        ("max-download-bytes", True, "expected a positive integer (bytes), got True"),
+        ("download-timeout", -1, "expected a positive number of seconds, got -1"),
+        ("download-timeout", float("inf"), "expected a positive number of seconds, got inf"),
+        ("download-timeout", float("nan"), "expected a positive number of seconds, got nan"),
+        ("download-timeout", "60", "expected a positive number of seconds, got '60'"),
+        ("allow-file-urls", "yes", "expected true or false, got 'yes'"),
+    ],
+)
+def test_bad_download_options(key, value, expected):
+    assert problems_of({key: value}) == [f"{SECTION}.{key}: {expected}"]

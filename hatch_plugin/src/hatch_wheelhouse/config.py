@@ -4,6 +4,7 @@ Every problem is collected and reported at once, each prefixed with its TOML
 path, so a user fixes them in one pass.
 """
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ PLATFORM = re.compile(
     r"(manylinux_2_[0-9]+|manylinux2014|manylinux2010|manylinux1)"
     r"_(x86_64|i686|aarch64|armv7l|ppc64le|s390x|riscv64)"
 )
+# The cap on a file whose size the lock does not give: above the largest wheels
+# published (CUDA builds of torch pass 2 GB), far below a disk filled by an endless body.
+MAX_DOWNLOAD_BYTES = 4 << 30
+# One file's whole download: a 1 GB wheel over a 10 Mbit/s link takes 14 minutes.
+DOWNLOAD_TIMEOUT = 900.0
 # Options hatchling itself reads from every hook's table.
 HATCH_KEYS = {
     "dependencies",
@@ -47,6 +53,10 @@ class Config:
     cache_dir: Path | None = None  # None: the user cache directory
     lock_command: str | None = None  # how the project relocks, for the hints
     build_lock_file: Path | None = None  # None: pylock.build.toml beside the lock
+    project_dir: Path | None = None  # None: the lock's folder; a lock's paths stay inside it
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES  # when the lock gives no size
+    download_timeout: float = DOWNLOAD_TIMEOUT  # seconds per file
+    allow_file_urls: bool = False
 
     @property
     def build_lock(self) -> Path:
@@ -123,6 +133,9 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
         "find-links",
         "cache-dir",
         "lock-command",
+        "max-download-bytes",
+        "download-timeout",
+        "allow-file-urls",
     }
     for key in sorted(set(raw) - known - HATCH_KEYS):
         problems.append(f"{SECTION}.{key}: unknown option (known: {', '.join(sorted(known))})")
@@ -190,6 +203,26 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
     if "lock-command" in raw:
         lock_command = _string(problems, where, "lock-command", raw["lock-command"])
 
+    max_download_bytes = raw.get("max-download-bytes", MAX_DOWNLOAD_BYTES)
+    if type(max_download_bytes) is not int or max_download_bytes <= 0:  # bool is no int here
+        problems.append(
+            f"{where('max-download-bytes')}: expected a positive integer (bytes), "
+            f"got {max_download_bytes!r}"
+        )
+
+    download_timeout = raw.get("download-timeout", DOWNLOAD_TIMEOUT)
+    if type(download_timeout) not in (int, float) or not 0 < download_timeout < math.inf:
+        problems.append(
+            f"{where('download-timeout')}: expected a positive number of seconds, "
+            f"got {download_timeout!r}"
+        )
+
+    allow_file_urls = raw.get("allow-file-urls", False)
+    if not isinstance(allow_file_urls, bool):
+        problems.append(
+            f"{where('allow-file-urls')}: expected true or false, got {allow_file_urls!r}"
+        )
+
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -202,4 +235,8 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
         cache_dir=cache_dir,
         lock_command=lock_command,
         build_lock_file=build_lock_file,
+        project_dir=root,
+        max_download_bytes=max_download_bytes,
+        download_timeout=float(download_timeout),
+        allow_file_urls=allow_file_urls,
     )

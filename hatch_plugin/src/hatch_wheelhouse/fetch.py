@@ -3,7 +3,9 @@
 A file is stored under its sha256, so the cache never needs invalidating:
 once a file is there, builds work offline. A file leaves the cache only by a
 copy that hashes the bytes it writes, so what lands in a wheelhouse is what
-was checked, whatever happens to the cache meanwhile.
+was checked, whatever happens to the cache meanwhile. Every transfer into the
+cache, local or downloaded, goes through Cache._receive, which bounds its
+bytes and its time.
 """
 
 import errno
@@ -14,12 +16,15 @@ import shutil
 import stat
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-from .credentials import open_url, redact
+from .config import SECTION, Config
+from .credentials import Deadline, open_url, redact
 from .errors import WheelhouseError
 from .lock import LockedFile
 
@@ -57,9 +62,11 @@ def remove_abandoned(folder: Path, pattern: str, older_than: float) -> None:
 
 
 class Cache:
-    def __init__(self, root: Path, find_links: tuple[Path, ...] = ()):
+    def __init__(self, root: Path, config: Config):
         self.root = root
-        self.find_links = find_links
+        self.config = config
+        # A lock's paths stay inside this folder, once resolved (no "..", no symlink out).
+        self.project = (config.project_dir or config.lock_file.parent).resolve()
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -107,7 +114,8 @@ class Cache:
     def _fetch(self, file: LockedFile, log: Callable[[str], None]) -> str:
         source = self._local_copy(file)
         if source is None and file.url is None:
-            raise WheelhouseError(f"{file.filename}: the lock gives neither a url nor a path")
+            where = f"{file.path} is not a file" if file.path else "the lock gives no path"
+            raise WheelhouseError(f"{file.filename}: {where}, and the lock gives no url")
         origin = str(source) if source else redact(file.url)
         self._store(file, origin, source)
         size = f"{file.size / 1e3:,.0f} kB" if file.size else "size unknown"
@@ -115,10 +123,41 @@ class Cache:
         return origin
 
     def _local_copy(self, file: LockedFile) -> Path | None:
-        candidates = [link / file.filename for link in self.find_links]
+        """The local file to copy, if any: in find-links, at the lock's path
+        (inside the project), or at a file: URL (when the project allows them)."""
+        for link in self.config.find_links:
+            if (link / file.filename).is_file():
+                return link / file.filename
         if file.path:
-            candidates.append(file.path)
-        return next((c for c in candidates if c.is_file()), None)
+            try:
+                path = file.path.resolve()
+            except (OSError, ValueError, RuntimeError):  # a NUL byte; a symlink loop (< 3.13)
+                raise WheelhouseError(
+                    f"{file.filename}: the lock's path {str(file.path)!r} cannot be resolved"
+                ) from None
+            if not path.is_relative_to(self.project):
+                raise WheelhouseError(
+                    f"{file.filename}: the lock's path {str(file.path)!r} is outside the project "
+                    f"({self.project}); a lock names only files inside it"
+                )
+            if path.is_file():
+                return path
+        if file.url and file.url[:5].lower() == "file:":
+            return self._file_url(file)
+        return None
+
+    def _file_url(self, file: LockedFile) -> Path:
+        shown = redact(file.url)
+        if not self.config.allow_file_urls:
+            raise WheelhouseError(
+                f"{file.filename}: the lock names a file: URL ({shown}); set "
+                f"allow-file-urls = true in [{SECTION}] to let the lock read local files"
+            )
+        parts = urllib.parse.urlsplit(file.url)
+        path = Path(urllib.request.url2pathname(parts.path))
+        if parts.netloc not in ("", "localhost") or not path.is_file():
+            raise WheelhouseError(f"{file.filename}: {shown} is not a regular file on this machine")
+        return path
 
     def _store(self, file: LockedFile, origin: str, source: Path | None) -> None:
         target = self.path_for(file.sha256)
@@ -130,44 +169,66 @@ class Cache:
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                if source:
-                    with source.open("rb") as stream:
-                        shutil.copyfileobj(stream, out, CHUNK)
-                else:
-                    _download(file, out)
-            _verify(file, tmp, origin)
+                self._receive(file, source, origin, out)
+            _verify(file, tmp, origin, local=source is not None)
             tmp.replace(target)
         finally:
             tmp.unlink(missing_ok=True)
 
+    def _receive(self, file: LockedFile, source: Path | None, origin: str, out) -> None:
+        """Copy one file, local or downloaded, into `out`: the one place that
+        stops every transfer at its size cap and at its deadline."""
+        # The lock's size when it gives one (the hash fails on any other), else
+        # max-download-bytes: a hostile or broken server could send without end.
+        cap = file.size if file.size is not None else self.config.max_download_bytes
+        received = 0
+        with Deadline(self.config.download_timeout) as deadline:
+            try:
+                with source.open("rb") if source else open_url(file.url, deadline) as stream:
+                    while chunk := stream.read(CHUNK):
+                        received += len(chunk)
+                        if received > cap:
+                            raise WheelhouseError(
+                                f"{file.filename} from {origin}: {_over(file, cap, source)}"
+                            )
+                        if deadline.passed:
+                            break
+                        out.write(chunk)
+            except (OSError, http.client.HTTPException) as exc:
+                if not deadline.passed:
+                    raise WheelhouseError(f"could not fetch {origin}: {_one_line(exc)}") from None
+            if deadline.passed:  # its connections were cut: what came is incomplete
+                raise WheelhouseError(
+                    f"{file.filename} from {origin}: not received within "
+                    f"{deadline.seconds:g} s (download-timeout); stopped"
+                )
 
-def _download(file: LockedFile, out) -> None:
-    shown = redact(file.url)
-    received = 0
-    try:
-        with open_url(file.url, timeout=60) as response:
-            while chunk := response.read(CHUNK):
-                received += len(chunk)
-                # The lock declares the size: never take more (a hostile or
-                # broken server could send without end).
-                if file.size is not None and received > file.size:
-                    raise WheelhouseError(
-                        f"{file.filename} from {shown}: more than the {file.size:,} bytes "
-                        "the lock declares; stopped"
-                    )
-                out.write(chunk)
-    except (OSError, http.client.HTTPException) as exc:
-        raise WheelhouseError(f"could not fetch {shown}: {exc}") from None
+
+def _over(file: LockedFile, cap: int, source: Path | None) -> str:
+    if file.size is not None and source:  # as _verify says it: no clue to a local file's size
+        return f"size does not match, the lock says {file.size}"
+    if file.size is not None:
+        return f"more than the {file.size:,} bytes the lock declares; stopped"
+    return f"more than {cap:,} bytes (max-download-bytes) and the lock gives no size; stopped"
 
 
-def _verify(file: LockedFile, path: Path, origin: str) -> None:
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one printable line, cut short: a server wrote part of it."""
+    text = " ".join(str(exc).split())
+    return "".join(c if c.isprintable() else "?" for c in text)[:200]
+
+
+def _verify(file: LockedFile, path: Path, origin: str, local: bool) -> None:
+    """Size and sha256 against the lock. For a local file the message never
+    shows what was found: a lock could otherwise learn the size and hash of a
+    file it cannot read."""
     size = path.stat().st_size
     if file.size is not None and size != file.size:
-        raise WheelhouseError(
-            f"{file.filename} from {origin}: {size} bytes, the lock says {file.size}"
-        )
+        found = "size does not match" if local else f"{size} bytes"
+        raise WheelhouseError(f"{file.filename} from {origin}: {found}, the lock says {file.size}")
     actual = sha256_of(path)
     if actual != file.sha256:
+        found = "sha256 does not match" if local else f"sha256 {actual}"
         raise WheelhouseError(
-            f"{file.filename} from {origin}: sha256 {actual}, the lock says {file.sha256}"
+            f"{file.filename} from {origin}: {found}, the lock says {file.sha256}"
         )

@@ -169,7 +169,7 @@ def prepare(
     staging, claim = new_staging(build_dir)
     lock_info = {"file": config.lock_file.name, "sha256": lock_sha}
     staged = Staged(build_dir / "wheelhouse", staging, claim, lock_info, python)
-    cache = Cache(config.cache_dir or default_cache_dir(), config.find_links)
+    cache = Cache(config.cache_dir or default_cache_dir(), config)
     try:
         for platform, files in selected.items():
             staged.open(platform, alone=len(platforms) == 1)
