@@ -310,6 +310,57 @@ def test_the_logger_internals_keep_their_shape():
     assert parameters(Logger.__init__) == ["cfg"]
 
 
+def access_logger(stream, errors):
+    """The service's access logger, as gunicorn makes it, writing to `stream`."""
+    from gunicorn.config import Config
+
+    from {{ cookiecutter.package_name }}.logs import AccessLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = AccessLogger(cfg)
+    logger.access_log.handlers[0].setStream(stream)
+    logger.error_log.handlers[0].setStream(errors)
+    return logger
+
+
+def test_a_full_log_pipe_drops_lines_and_never_raises():
+    """A real pipe, non-blocking and full: gunicorn calls access() before it
+    closes the response, so a raise there would skip the close."""
+    import io
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    with open(read, "rb") as reader, open(write, "wb", buffering=0) as writer:
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                os.write(write, b"x" * 4096)
+        errors = io.StringIO()
+        logger = access_logger(writer, errors)
+        response = SimpleNamespace(status="200 OK", sent=2)
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/healthz", "SERVER_PROTOCOL": "HTTP/1.1"}
+        for _ in range(3):
+            logger.access(response, None, environ, timedelta(milliseconds=1))
+        assert logger.dropped == 3
+        while select.select([reader], [], [], 0)[0]:
+            os.read(read, 1 << 16)  # the reader catches up
+        logger.access(response, None, environ, timedelta(milliseconds=1))
+        assert os.read(read, 1 << 16).count(b"GET /healthz") == 1
+    assert "3 access log lines dropped" in errors.getvalue()
+    assert logger.dropped == 0
+
+
+def test_an_access_log_format_is_refused_at_start():
+    """This logger writes its own line: a format it would ignore stops gunicorn."""
+    command = [*START, "--access-logformat", "%(h)s"]
+    started = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert started.returncode == 1
+    assert "Error: access_log_format is not used" in started.stderr
+    assert "Traceback" not in started.stderr
+
+
 def test_one_connection_serves_every_kind_of_answer():
     """Keep-alive after answers with a body, without one, and errors."""
     with gunicorn() as server:

@@ -9,6 +9,10 @@ write whole lines that fit in one atomic pipe write. `JsonLogger` (LOG_FORMAT=js
 the same fields, and gunicorn's error log, as one JSON object per line; the
 app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
 newline in a header cannot break a line.
+
+An access line never fails or delays its request: when the output is full (a
+non-blocking pipe whose reader stalls) or closed, the line is dropped and
+counted, and the count goes to the error log once a line gets through again.
 """
 
 import atexit
@@ -132,6 +136,13 @@ class AccessLogger(Logger):
     request's duration in milliseconds and its id."""
 
     def __init__(self, cfg) -> None:
+        if cfg.access_log_format != cfg.settings["access_log_format"].default:
+            # gunicorn answers a RuntimeError at start with this one line.
+            raise RuntimeError(
+                "access_log_format is not used: this service writes its own access line "
+                "(logs.py); unset it, or change AccessLogger.access_line"
+            )
+        self.dropped = 0
         self.clock = (None, "")  # a second and its time stamp, set together for threads
         self.pending: list[str] = []
         atexit.register(self.flush)  # the lines of a last loop turn, as the worker exits
@@ -157,11 +168,21 @@ class AccessLogger(Logger):
         for handler in self.access_log.handlers:
             if isinstance(handler, logging.StreamHandler):
                 for chunk in whole_lines(lines, PIPE_BUF):
-                    write_all(handler.stream.fileno(), chunk)
+                    self.send(handler.stream.fileno(), chunk)
             else:  # syslog and the like get a record per line
                 for line in lines:
                     record = {"name": "gunicorn.access", "msg": line}
                     handler.handle(logging.makeLogRecord(record))
+
+    def send(self, fd: int, chunk: bytes) -> None:
+        try:
+            write_all(fd, chunk)
+        except OSError:  # BlockingIOError, BrokenPipeError: never into the request
+            self.dropped += chunk.count(b"\n")
+            return
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            self.error("%d access log lines dropped: the log's output was full or closed", dropped)
 
     def access_line(self, fields: dict) -> str:
         now, (second, stamp) = int(time.time()), self.clock
