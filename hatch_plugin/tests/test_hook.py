@@ -13,8 +13,8 @@ import pytest
 from distributions import sdist_bytes
 from hatchling.metadata.core import ProjectMetadata
 
+from hatch_wheelhouse.build_hook import WheelhouseBuildHook
 from hatch_wheelhouse.fetch import sha256_of
-from hatch_wheelhouse.plugin import WheelhouseBuildHook
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES = ("HATCH_WHEELHOUSE_PYTHON_VERSION", "HATCH_WHEELHOUSE_PLATFORMS")

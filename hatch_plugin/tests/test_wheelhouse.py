@@ -20,12 +20,12 @@ def build(lock_path, tmp_path, deps=DEPS, optional=None, **options):
     return staged, messages
 
 
-def house(tmp_path, *parts):
+def wheelhouse_path(tmp_path, *parts):
     return tmp_path.joinpath("dist", "wheelhouse", *parts)
 
 
 def requirements(tmp_path, part="dependencies"):
-    return house(tmp_path, part, "requirements.txt").read_text()
+    return wheelhouse_path(tmp_path, part, "requirements.txt").read_text()
 
 
 def names(folder):
@@ -84,7 +84,7 @@ def test_wheelhouse_contents(web_lock, tmp_path):
     project_wheel.write_bytes(b"project")
     staged.add_project_wheel(project_wheel, "my-service", "0.1.0")
     staged.commit()
-    deps = house(tmp_path, "dependencies")
+    deps = wheelhouse_path(tmp_path, "dependencies")
     assert len([n for n in names(deps) if n.endswith(".whl")]) == 3
     lines = requirements(tmp_path).splitlines()
     assert [line.split("==")[0] for line in lines] == ["blinker", "flask", "markupsafe"]
@@ -93,12 +93,12 @@ def test_wheelhouse_contents(web_lock, tmp_path):
         matches = [p for p in deps.glob("*.whl") if sha256_of(p) == digest]
         assert len(matches) == 1, line
     # The project's wheel apart, so a change to it leaves the rest byte-identical.
-    assert names(house(tmp_path, "project")) == [project_wheel.name, "requirements.txt"]
+    assert names(wheelhouse_path(tmp_path, "project")) == [project_wheel.name, "requirements.txt"]
     assert requirements(tmp_path, "project") == (
         f"my-service==0.1.0 --hash=sha256:{sha256_of(project_wheel)}\n"
     )
     assert requirements(tmp_path, "build") == ""  # no sdist to build
-    manifest = json.loads(house(tmp_path, "manifest.json").read_text())
+    manifest = json.loads(wheelhouse_path(tmp_path, "manifest.json").read_text())
     assert manifest["project"] == "my-service"
     assert manifest["lock"]["sha256"] == sha256_of(web_lock)
     assert manifest["python"] == "3.13"
@@ -221,8 +221,8 @@ def test_several_platforms_get_a_folder_each(web_lock, tmp_path):
     platforms = ("manylinux_2_36_x86_64", "manylinux_2_28_aarch64")
     staged, _ = build(web_lock, tmp_path, platforms=platforms)
     staged.commit()
-    assert names(house(tmp_path)) == sorted(platforms)
-    arm = house(tmp_path, "manylinux_2_28_aarch64")
+    assert names(wheelhouse_path(tmp_path)) == sorted(platforms)
+    arm = wheelhouse_path(tmp_path, "manylinux_2_28_aarch64")
     assert any("aarch64" in n for n in names(arm / "dependencies"))
     assert (arm / "manifest.json").is_file() and (arm / "project").is_dir()
 
@@ -259,10 +259,10 @@ def test_sdist_policy_include_ships_the_sdist_and_its_build_requirements(
     lock_builder.write(name="pylock.build.toml")
     staged, messages = build(sdist_only_lock, tmp_path, sdists="include")
     staged.commit()
-    sdist = house(tmp_path, "dependencies", "markupsafe-3.0.4.tar.gz")
+    sdist = wheelhouse_path(tmp_path, "dependencies", "markupsafe-3.0.4.tar.gz")
     assert f"markupsafe==3.0.4 --hash=sha256:{sha256_of(sdist)}" in requirements(tmp_path)
     # What the image's builder needs to build it offline: the locked build tools.
-    tools = [house(tmp_path, "build", f"{name}-py3-none-any.whl") for name in TOOLS]
+    tools = [wheelhouse_path(tmp_path, "build", f"{name}-py3-none-any.whl") for name in TOOLS]
     assert requirements(tmp_path, "build") == "".join(
         f"{name.replace('-', '==')} --hash=sha256:{sha256_of(tool)}\n"
         for name, tool in zip(TOOLS, tools, strict=True)

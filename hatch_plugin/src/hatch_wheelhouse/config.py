@@ -64,7 +64,7 @@ class Config:
         return self.build_lock_file or self.lock_file.with_name("pylock.build.toml")
 
 
-class Where:
+class OptionNamer:
     """Names an option in a message: its TOML path, or the environment variable
     that set it for this build."""
 
@@ -122,7 +122,7 @@ def parse(raw: dict, root: Path, variables: Mapping[str, str] | None = None) -> 
     """Build a Config from the hook's TOML table, or raise ConfigError.
     `variables` names the environment variables that set options (with_overrides)."""
     problems: list[str] = []
-    where = Where(variables or {})
+    where = OptionNamer(variables or {})
     known = {
         "lock-file",
         "build-lock-file",

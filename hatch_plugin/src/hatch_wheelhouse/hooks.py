@@ -2,7 +2,7 @@
 
 from hatchling.plugin import hookimpl
 
-from .plugin import WheelhouseBuildHook
+from .build_hook import WheelhouseBuildHook
 
 
 @hookimpl
