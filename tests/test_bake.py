@@ -3,6 +3,7 @@
 import ast
 import json
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,36 @@ from answers import AWKWARD, ROOT, combo_id, supported_combinations
 
 COMBOS = supported_combinations()
 UNRENDERED = ("{{ cookiecutter", "{{cookiecutter", "{%", "%}")
+# The README is a quick start; the reference lives in docs/.
+README_BUDGET = 8 * 1024
+LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def files_of(project):
     return sorted(p for p in project.rglob("*") if p.is_file())
+
+
+def anchor(heading: str) -> str:
+    """The fragment GitHub and GitLab give a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def broken_links(project) -> list[str]:
+    """Relative links in README.md and docs/ that name no generated file or heading."""
+    broken = []
+    for page in [project / "README.md", *sorted((project / "docs").glob("*.md"))]:
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if "://" in target:
+                continue
+            path, _, fragment = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.is_file():
+                broken.append(f"{page.relative_to(project)}: {target}")
+            elif fragment:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+                if fragment not in {anchor(h) for h in headings}:
+                    broken.append(f"{page.relative_to(project)}: {target}")
+    return broken
 
 
 def test_defaults(cookies):
@@ -42,6 +69,14 @@ def test_defaults(cookies):
         "deploy/overlays/production/kustomization.yaml",
         "LICENSE",
         "README.md",
+        "docs/configuration.md",
+        "docs/debugging.md",
+        "docs/image.md",
+        "docs/kubernetes.md",
+        "docs/pipelines.md",
+        "docs/release.md",
+        "docs/updating.md",
+        "docs/wheelhouse.md",
         "gunicorn.conf.py",
         "noxfile.py",
         "pyproject.toml",
@@ -57,6 +92,7 @@ def test_defaults(cookies):
     assert recorded["debian_release"] == "trixie"
     assert recorded["worker_class"] == "gevent"
     assert recorded["deploy"] == "kubernetes"
+    assert_docs_fit(project, recorded)
 
 
 @pytest.mark.parametrize("answers", COMBOS, ids=[combo_id(a) for a in COMBOS])
@@ -94,6 +130,20 @@ def test_supported_combination(cookies, answers):
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
     assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
+    assert_docs_fit(project, answers)
+
+
+def assert_docs_fit(project, answers):
+    """A short README whose links all resolve; a docs/ page for each selected part only."""
+    readme = project / "README.md"
+    assert readme.stat().st_size <= README_BUDGET, f"README.md is {readme.stat().st_size} bytes"
+    assert broken_links(project) == []
+    pages = {p.name for p in (project / "docs").iterdir()}
+    assert ("pipelines.md" in pages) == (answers["ci"] != "none")
+    assert ("kubernetes.md" in pages) == (answers["deploy"] == "kubernetes")
+    assert ("debugging.md" in pages) == (answers["runtime"] == "minimal")
+    linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme.read_text()))
+    assert linked == pages, "every docs/ page, and only those, is linked from the README"
 
 
 def test_free_text_is_escaped_for_each_format(cookies):
