@@ -19,6 +19,13 @@ UNRENDERED = ("{{ cookiecutter", "{{cookiecutter", "{%", "%}")
 # The README is a quick start; the reference lives in docs/.
 README_BUDGET = 8 * 1024
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+# Generated code and config whose comments give the reason in a line or two, and no
+# benchmark figures (those live in the template's docs/benchmarks.md).
+COMMENTED = ("gunicorn.conf.py", "noxfile.py", "Dockerfile", "src/*/workers.py", "src/*/logs.py")
+DIRECTIVE = re.compile(r"#\s*(hadolint|noqa|type:|pragma)")
+FIGURE = re.compile(
+    r"\bmeasured\b|\b\d+(\.\d+)?( times|x)\b|\bx\d+\.\d|\d%\s+(slower|faster)|\d minutes\b", re.I
+)
 
 
 def files_of(project):
@@ -46,6 +53,33 @@ def broken_links(project) -> list[str]:
                 if fragment not in {anchor(h) for h in headings}:
                     broken.append(f"{page.relative_to(project)}: {target}")
     return broken
+
+
+def comment_problems(project) -> list[str]:
+    """Comment blocks longer than two lines, and comments or module docstrings quoting
+    measured figures."""
+    paths = [p for pattern in COMMENTED for p in project.glob(pattern)]
+    paths += sorted((project / "deploy").rglob("*.yaml"))
+    problems = []
+    for path in paths:
+        run = 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            text = line.strip()
+            is_comment = text.startswith("#") and not DIRECTIVE.match(text)
+            run = run + 1 if is_comment else 0
+            where = f"{path.relative_to(project)}:{number}"
+            if run == 3:
+                problems.append(f"{where}: a comment of more than two lines")
+            if is_comment and FIGURE.search(text):
+                problems.append(f"{where}: a measured figure: {text}")
+        if path.suffix == ".py":
+            docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            problems += [
+                f"{path.relative_to(project)}: a measured figure in the docstring: {line}"
+                for line in docstring.splitlines()
+                if FIGURE.search(line)
+            ]
+    return problems
 
 
 def test_defaults(cookies):
@@ -144,6 +178,7 @@ def assert_docs_fit(project, answers):
     assert ("debugging.md" in pages) == (answers["runtime"] == "minimal")
     linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme.read_text()))
     assert linked == pages, "every docs/ page, and only those, is linked from the README"
+    assert comment_problems(project) == []
 
 
 def test_free_text_is_escaped_for_each_format(cookies):
