@@ -82,9 +82,28 @@ def replace_section(document: str, new: str) -> str:
     return document.rstrip("\n") + "\n\n" + new
 
 
+# Sections written by hand, which a run keeps as they are.
+KEPT = ("## Figures from earlier runs",)
+
+
+def kept_sections(document: str) -> str:
+    """The hand-written sections of `document`, each from its heading to the next."""
+    found = []
+    for heading in KEPT:
+        match = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", document, re.S | re.M)
+        if match:
+            found.append(match.group(0).rstrip("\n"))
+    return "\n\n".join(found)
+
+
 def write(path: Path, text: str, section: bool = False) -> None:
     """The document, or one section of it (`text` starts with its heading)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(replace_section(path.read_text(), text) if section else text)
+    document = text
+    if section:
+        document = replace_section(path.read_text(), text)
+    elif path.exists() and (kept := kept_sections(path.read_text())):
+        document = text.rstrip("\n") + "\n\n" + kept + "\n"
+    path.write_text(document)
     print(text)
     print(f"[bench] wrote {path}", flush=True)

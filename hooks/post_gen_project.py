@@ -23,13 +23,14 @@ from cookiecutter.vcs import identify_repo
 # Paths that an answer makes unwanted: (question, answer) -> paths to remove,
 # formatted with the answers.
 FAIR_WORKER = "src/{package_name}/workers.py"  # imports gevent: the gevent answer's only
+# A docs/ page goes with what it documents.
 UNSELECTED = {
     ("ci", "github"): [".gitlab-ci.yml"],
     ("ci", "gitlab"): [".github"],
-    ("ci", "none"): [".github", ".gitlab-ci.yml"],
-    ("deploy", "none"): ["deploy"],
+    ("ci", "none"): [".github", ".gitlab-ci.yml", "docs/pipelines.md"],
+    ("deploy", "none"): ["deploy", "docs/kubernetes.md"],
     ("license", "Proprietary"): ["LICENSE"],
-    ("runtime", "slim"): ["scripts/runtime_root.py"],
+    ("runtime", "slim"): ["scripts/runtime_root.py", "docs/debugging.md"],
     ("worker_class", "gthread"): [FAIR_WORKER],
     ("worker_class", "sync"): [FAIR_WORKER],
 }

@@ -3,6 +3,7 @@
 import ast
 import json
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,70 @@ from answers import AWKWARD, ROOT, combo_id, supported_combinations
 
 COMBOS = supported_combinations()
 UNRENDERED = ("{{ cookiecutter", "{{cookiecutter", "{%", "%}")
+# The README is a quick start; the reference lives in docs/.
+README_BUDGET = 8 * 1024
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+# Generated code and config whose comments give the reason in a line or two, and no
+# benchmark figures (those live in the template's docs/benchmarks.md).
+COMMENTED = ("gunicorn.conf.py", "noxfile.py", "Dockerfile", "src/*/workers.py", "src/*/logs.py")
+DIRECTIVE = re.compile(r"#\s*(hadolint|noqa|type:|pragma)")
+FIGURE = re.compile(
+    r"\bmeasured\b|\b\d+(\.\d+)?( times|x)\b|\bx\d+\.\d|\d%\s+(slower|faster)|\d minutes\b", re.I
+)
 
 
 def files_of(project):
     return sorted(p for p in project.rglob("*") if p.is_file())
+
+
+def anchor(heading: str) -> str:
+    """The fragment GitHub and GitLab give a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def broken_links(project) -> list[str]:
+    """Relative links in README.md and docs/ that name no generated file or heading."""
+    broken = []
+    for page in [project / "README.md", *sorted((project / "docs").glob("*.md"))]:
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if "://" in target:
+                continue
+            path, _, fragment = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.is_file():
+                broken.append(f"{page.relative_to(project)}: {target}")
+            elif fragment:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+                if fragment not in {anchor(h) for h in headings}:
+                    broken.append(f"{page.relative_to(project)}: {target}")
+    return broken
+
+
+def comment_problems(project) -> list[str]:
+    """Comment blocks longer than two lines, and comments or module docstrings quoting
+    measured figures."""
+    paths = [p for pattern in COMMENTED for p in project.glob(pattern)]
+    paths += sorted((project / "deploy").rglob("*.yaml"))
+    problems = []
+    for path in paths:
+        run = 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            text = line.strip()
+            is_comment = text.startswith("#") and not DIRECTIVE.match(text)
+            run = run + 1 if is_comment else 0
+            where = f"{path.relative_to(project)}:{number}"
+            if run == 3:
+                problems.append(f"{where}: a comment of more than two lines")
+            if is_comment and FIGURE.search(text):
+                problems.append(f"{where}: a measured figure: {text}")
+        if path.suffix == ".py":
+            docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            problems += [
+                f"{path.relative_to(project)}: a measured figure in the docstring: {line}"
+                for line in docstring.splitlines()
+                if FIGURE.search(line)
+            ]
+    return problems
 
 
 def test_defaults(cookies):
@@ -42,6 +103,14 @@ def test_defaults(cookies):
         "deploy/overlays/production/kustomization.yaml",
         "LICENSE",
         "README.md",
+        "docs/configuration.md",
+        "docs/debugging.md",
+        "docs/image.md",
+        "docs/kubernetes.md",
+        "docs/pipelines.md",
+        "docs/release.md",
+        "docs/updating.md",
+        "docs/wheelhouse.md",
         "gunicorn.conf.py",
         "noxfile.py",
         "pyproject.toml",
@@ -57,6 +126,7 @@ def test_defaults(cookies):
     assert recorded["debian_release"] == "trixie"
     assert recorded["worker_class"] == "gevent"
     assert recorded["deploy"] == "kubernetes"
+    assert_docs_fit(project, recorded)
 
 
 @pytest.mark.parametrize("answers", COMBOS, ids=[combo_id(a) for a in COMBOS])
@@ -94,6 +164,21 @@ def test_supported_combination(cookies, answers):
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
     assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
+    assert_docs_fit(project, answers)
+
+
+def assert_docs_fit(project, answers):
+    """A short README whose links all resolve; a docs/ page for each selected part only."""
+    readme = project / "README.md"
+    assert readme.stat().st_size <= README_BUDGET, f"README.md is {readme.stat().st_size} bytes"
+    assert broken_links(project) == []
+    pages = {p.name for p in (project / "docs").iterdir()}
+    assert ("pipelines.md" in pages) == (answers["ci"] != "none")
+    assert ("kubernetes.md" in pages) == (answers["deploy"] == "kubernetes")
+    assert ("debugging.md" in pages) == (answers["runtime"] == "minimal")
+    linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme.read_text()))
+    assert linked == pages, "every docs/ page, and only those, is linked from the README"
+    assert comment_problems(project) == []
 
 
 def test_free_text_is_escaped_for_each_format(cookies):

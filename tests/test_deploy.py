@@ -100,7 +100,14 @@ def test_render_matches_kubectl_kustomize(cookies):
 def test_no_manifests_without_the_answer(cookies):
     project = cookies.bake(extra_context={"deploy": "none"}).project_path
     assert not (project / "deploy").exists()
-    assert "kubectl" not in (project / "README.md").read_text()
+    assert not (project / "docs" / "kubernetes.md").exists()
+    # Not a word of Kubernetes anywhere: README.md, docs/, comments.
+    mentions = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and "kubectl" in path.read_text(encoding="utf-8")
+    ]
+    assert mentions == []
 
 
 @pytest.mark.docker

@@ -114,6 +114,9 @@ def selectable_files(project: Path) -> None:
     (project / "src" / "shop" / "workers.py").write_text("x")
     (project / "scripts").mkdir()
     (project / "scripts" / "runtime_root.py").write_text("x")
+    (project / "docs").mkdir()
+    for page in ("pipelines.md", "kubernetes.md", "debugging.md", "image.md"):
+        (project / "docs" / page).write_text("x")
 
 
 def test_prune_removes_unselected_files(tmp_path):
@@ -123,11 +126,16 @@ def test_prune_removes_unselected_files(tmp_path):
     assert sorted(p.name for p in removed) == [
         ".github",
         "LICENSE",
+        "debugging.md",
         "deploy",
+        "kubernetes.md",
+        "pipelines.md",
         "runtime_root.py",
         "workers.py",
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scripts", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "scripts", "src"]
+    # Each page goes with what it documents; the others stay.
+    assert [p.name for p in (tmp_path / "docs").iterdir()] == ["image.md"]
 
 
 def test_prune_keeps_selected_files(tmp_path):
@@ -138,7 +146,8 @@ def test_prune_keeps_selected_files(tmp_path):
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
     assert (tmp_path / "scripts" / "runtime_root.py").exists()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".github", "LICENSE", "deploy", "scripts", "src"]
+    assert names == [".github", "LICENSE", "deploy", "docs", "scripts", "src"]
+    assert len(list((tmp_path / "docs").iterdir())) == 4
 
 
 @pytest.mark.parametrize("value", ['The "orders" API', "back\\slash", "Café $HOME"])

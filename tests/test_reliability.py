@@ -360,7 +360,7 @@ def test_readiness_is_not_liveness(service, report):
     assert recovered == 200
 
 
-# A bad value for every variable in the generated README's table.
+# A bad value for every variable in the generated docs/configuration.md's table.
 BAD_SETTINGS = {
     "PORT": "http",
     "WEB_CONCURRENCY": "many",  # gunicorn itself would answer with a traceback
@@ -381,9 +381,9 @@ BAD_SETTINGS = {
 }
 
 
-def readme_variables(project) -> list[str]:
-    text = (project / "README.md").read_text()
-    table = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def documented_variables(project) -> list[str]:
+    text = (project / "docs" / "configuration.md").read_text()
+    table = text.split("\n## Variables\n", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M)
 
 
@@ -394,7 +394,7 @@ def seconds_run(container_id: str) -> float:
 
 
 def test_bad_settings_are_refused(default_image, report):
-    names = readme_variables(default_image["project"])
+    names = documented_variables(default_image["project"])
     assert sorted(names) == sorted(BAD_SETTINGS)
     slowest = 0.0
     for name in names:
@@ -415,7 +415,8 @@ def test_bad_settings_are_refused(default_image, report):
         assert len(said) == 1 and said[0].startswith(f"{name}={value!r}: expected "), said
     report(
         "8. Bad settings",
-        f"each of the {len(names)} variables in the generated README, with a bad value",
+        f"each of the {len(names)} variables in the generated docs/configuration.md, "
+        "with a bad value",
         f"each: one line `NAME='value': expected …`, exit code 1; slowest {slowest:.2f} s "
         "from container start to exit",
     )

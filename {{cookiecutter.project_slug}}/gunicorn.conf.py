@@ -68,23 +68,16 @@ def usable_cpus(root: Path = CGROUP) -> int:
 
 
 def default_workers(worker: str, cpus: int) -> int:
-    # Sync workers block on I/O, hence gunicorn's (2 x CPUs) + 1. gevent and
-    # gthread workers overlap I/O themselves: one process per CPU. Measured on
-    # one CPU, a second gevent process served 0.93x the trivial requests, at
-    # nine times the p99 and half again the memory.
+    # Sync workers block on I/O, hence gunicorn's (2 x CPUs) + 1; gevent and gthread
+    # overlap it themselves, and a second one per CPU served less (docs/configuration.md).
     return 2 * cpus + 1 if worker == "sync" else cpus
 
 
 wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 # Containers must listen on all interfaces to be reachable through a port mapping.
 bind = f"0.0.0.0:{env.number('PORT', 8000, minimum=1, maximum=65535)}"
-# The answer's worker class. gevent serves requests that wait (a database,
-# another service) as greenlets, thousands per worker: measured on one CPU it
-# served 10 ms waits 3.7x as fast as gthread's 16 threads, and trivial
-# requests 1.13x as fast. It runs a worker's requests in one thread, so a
-# request that computes for 50 ms holds that worker's others for 50 ms, and a
-# blocking call gevent cannot patch (a C database driver without gevent
-# support) holds them all: choose gthread for such services.
+# gevent serves waiting requests as greenlets, thousands per worker; gthread suits blocking
+# libraries gevent cannot patch (docs/configuration.md, "Choosing a worker class").
 worker = env.choice("GUNICORN_WORKER_CLASS", "{{ cookiecutter.worker_class }}", tuple(WORKER_CLASSES))
 worker_class = WORKER_CLASSES[worker]
 workers = env.number("WEB_CONCURRENCY", default_workers(worker, usable_cpus()), minimum=1)
@@ -96,9 +89,8 @@ if worker != "gthread":
 # gevent only: requests in flight per worker; past it, connections wait in the backlog.
 worker_connections = env.number("GUNICORN_WORKER_CONNECTIONS", 1000, minimum=1)
 
-# Worker heartbeats are file writes; on a disk-backed /tmp (the usual case in
-# a container) they can stall a worker long enough to be killed. /dev/shm is
-# RAM, and only gunicorn's own private files go there.
+# Heartbeats are file writes, which a disk-backed /tmp can stall until the worker is
+# killed; /dev/shm is RAM, and only gunicorn's own private files go there.
 SHM = "/dev/shm"  # noqa: S108
 worker_tmp_dir = SHM if os.path.isdir(SHM) else None
 
@@ -114,10 +106,8 @@ loglevel = settings.log_level.lower()
 logs = "JsonLogger" if settings.log_format == "json" else "AccessLogger"
 logger_class = f"{{ cookiecutter.package_name }}.logs.{logs}"
 
-# gunicorn 25+ opens a control socket for `gunicornc` under $XDG_RUNTIME_DIR or
-# $HOME by default; in this image neither is writable, so every start would log
-# an ERROR. Off unless GUNICORN_CONTROL_SOCKET names a path (on the /tmp
-# tmpfs, e.g. /tmp/gunicorn.ctl; mode 0600, so only the app user can use it).
+# gunicorn 25+ opens its control socket under $XDG_RUNTIME_DIR or $HOME, unwritable here
+# (an ERROR each start): off unless GUNICORN_CONTROL_SOCKET names a path, e.g. in /tmp.
 control_socket = env.matching("GUNICORN_CONTROL_SOCKET", "", r"/\S+", "an absolute path")
 control_socket_disable = not control_socket
 
@@ -129,10 +119,8 @@ keepalive = env.number("KEEPALIVE", 5, minimum=0)
 # Trust X-Forwarded-* only from these proxies (comma-separated, "*" for any).
 forwarded_allow_ips = env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# Off by default: each restart re-imports the app, and at 1000 requests that
-# cost a fifth of the throughput and multiplied p99 latency on one CPU. Set
-# MAX_REQUESTS to contain a leak you cannot fix yet; the 10% jitter keeps the
-# workers from restarting at the same moment.
+# Off: each restart re-imports the app, which costs throughput and latency. Set it to
+# contain a leak you cannot fix yet; the 10% jitter keeps workers from restarting at once.
 max_requests = env.number("MAX_REQUESTS", 0, minimum=0)
 max_requests_jitter = max(max_requests // 10, 0)
 

@@ -101,7 +101,7 @@ def lock_all(session: nox.Session, check: bool, extra: list[str]) -> None:
     elif WHEELHOUSE.get("sdists", "error") != "error":
         session.error(
             "sdists = 'build' or 'include' needs the build requirements of those sdists "
-            "in a `sdist-build` dependency group (README: Packages without wheels)"
+            "in a `sdist-build` dependency group (docs/wheelhouse.md: Packages without wheels)"
         )
     elif build_lock.exists():
         session.error(f"{build_lock} is left from a removed sdist-build group: delete it")

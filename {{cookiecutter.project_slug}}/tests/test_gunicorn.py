@@ -47,7 +47,7 @@ def test_defaults(monkeypatch):
 {%- endif %}
     assert conf["accesslog"] == "-"
     assert conf["logger_class"] == "{{ cookiecutter.package_name }}.logs.AccessLogger"
-    # The README's documented defaults: 16 threads (for gthread), no recycling.
+    # docs/configuration.md's defaults: 16 threads (for gthread), no recycling.
     assert conf["threads"] == {{ 16 if cookiecutter.worker_class == "gthread" else 1 }}
     assert (conf["max_requests"], conf["max_requests_jitter"]) == (0, 0)
 

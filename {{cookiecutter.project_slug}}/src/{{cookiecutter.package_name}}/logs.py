@@ -1,9 +1,8 @@
 """gunicorn's logger with a cheaper access log, as text or as JSON lines.
 
 gunicorn builds each access line from a dict of every request header and
-sends it through `logging`: measured on one CPU, a worker with that logger
-served 0.80 times the trivial requests of one with this one (docs/benchmarks.md
-in the template). `AccessLogger` formats the few fields it writes and writes
+sends it through `logging`, which costs throughput (the template's
+docs/benchmarks.md). `AccessLogger` formats the few fields it writes and writes
 the lines to the log's stream itself, a gevent worker's many at a time, each
 write whole lines that fit in one atomic pipe write. `JsonLogger` (LOG_FORMAT=json) writes
 the same fields, and gunicorn's error log, as one JSON object per line; the
@@ -152,9 +151,8 @@ class AccessLogger(Logger):
         if not self.access_log_enabled:
             return
         line = fitting(request_fields(resp, environ, request_time), self.access_line)
-        # A gevent worker writes the lines of a turn of its loop together, one
-        # system call for many requests. Threads (gthread) write their own
-        # line at once, so no line waits on a list that threads share.
+        # A gevent worker writes a loop turn's lines in one system call; threads (gthread)
+        # write their own at once, so no line waits on a list that threads share.
         if self.pending or after_ready_greenlets(self.flush):
             self.pending.append(line)
         else:

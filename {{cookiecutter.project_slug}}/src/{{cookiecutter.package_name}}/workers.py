@@ -10,19 +10,15 @@ connection behind the others already waiting.
 gunicorn also sends a response's headers and its body in two writes, two
 system calls and two TCP segments where one does: `OneSend` joins them.
 
-Measured in the template's benchmark (one CPU), gunicorn's own gevent worker
-had 32 times this one's p99 on trivial requests and 29 times on ones that
-compute (64 connections), and served 0.83 times its requests that wait 10 ms
-at 512 connections. gunicorn.conf.py uses this worker for
-GUNICORN_WORKER_CLASS=gevent.
+gunicorn.conf.py uses this worker for GUNICORN_WORKER_CLASS=gevent; the
+template's docs/benchmarks.md compares it with gunicorn's own.
 """
 
 import gevent
 from gunicorn.workers import ggevent
 
-# A header block that declares its body's length is always followed at once by
-# a write of the body (empty or not); a chunked or unframed one may wait on the
-# app between its writes, so it is not held.
+# A header block that declares its body's length is followed at once by the body's write,
+# even an empty one; a chunked or unframed one may wait on the app, so it is not held.
 DECLARED_LENGTH = b"\r\ncontent-length:"
 
 
