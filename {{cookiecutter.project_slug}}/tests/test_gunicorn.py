@@ -144,15 +144,17 @@ def test_quota_bounds_the_cpu_count(monkeypatch, tmp_path):
     assert conf["usable_cpus"](tmp_path) == conf["available_cpus"]()
 
 
-@pytest.mark.parametrize(
-    "missing", [("sched_getaffinity",), ("sched_getaffinity", "process_cpu_count")]
-)
-def test_the_config_loads_without_linux_calls(monkeypatch, tmp_path, missing):
-    """macOS has neither sched_getaffinity nor, before 3.13, process_cpu_count."""
-    for name in missing:
-        monkeypatch.delattr(os, name, raising=False)
+@pytest.mark.parametrize("python", ["3.13", "3.11"])
+def test_the_config_loads_without_linux_calls(monkeypatch, tmp_path, python):
+    """os on macOS: no sched_getaffinity; process_cpu_count from 3.13, where it
+    is cpu_count."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    if python == "3.13":
+        monkeypatch.setattr(os, "process_cpu_count", os.cpu_count, raising=False)
+    else:
+        monkeypatch.delattr(os, "process_cpu_count", raising=False)
     conf = load_conf(monkeypatch, WEB_CONCURRENCY="")
-    assert conf["usable_cpus"](tmp_path) == getattr(os, "process_cpu_count", os.cpu_count)()
+    assert conf["usable_cpus"](tmp_path) == os.cpu_count()
     assert conf["workers"] >= 1
 
 
