@@ -140,6 +140,8 @@ def test_the_sbom_lists_every_package(released, platform):
         (released["project"] / "dist" / f"sbom-{platform.replace('/', '-')}.cdx.json").read_text()
     )
     assert sbom["bomFormat"] == "CycloneDX"
+    subject = sbom["metadata"]["component"]
+    assert (subject["name"], subject["version"]) == (released["image"], f"0.1.0 {platform}")
     listed = {}
     for component in sbom["components"]:
         purl = component.get("purl", "")
@@ -208,8 +210,8 @@ def test_refresh_pushes_only_when_a_package_changed(default_image, docker_env, r
 
     nox(project, docker_env, *release)
     first = digest_file.read_text().strip()
-    digest_file.unlink()
 
+    digest_file.write_text("sha256:stale\n")  # a refresh that pushes nothing leaves none
     unchanged = nox(project, docker_env, *release, "--refresh")
     assert "linux/amd64: no package changed" in unchanged
     assert f"{image}:0.1.0 is up to date: nothing to push" in unchanged

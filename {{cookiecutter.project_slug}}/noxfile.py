@@ -18,6 +18,7 @@ import urllib.parse
 from pathlib import Path
 
 import nox
+import packaging.tags
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -126,7 +127,9 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
     if not release:  # a release builds the runtime, tagged from --image and the version
         parser.add_argument(
-            "--tag", help=f"image name (default {SLUG}:dev, or {SLUG}:dev-stage for --target dev)"
+            "--tag",
+            help=f"image name (default {SLUG}:dev, or {SLUG}:dev-stage for --target dev; "
+            "-arm64 and the like added for another platform)",
         )
         parser.add_argument(
             "--target", choices=["runtime", "dev"], default="runtime", help="Dockerfile stage"
@@ -168,7 +171,9 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
     else:
         # Apart by default, so building the dev stage never replaces the image `serve` runs.
         stage = "dev" if options.target == "runtime" else "dev-stage"
-        options.tag = options.tag or f"{SLUG}:{stage}"
+        # Nor does another platform's build replace the one this machine runs natively.
+        arch = "" if options.platform == HOST_PLATFORM else f"-{options.platform.split('/')[1]}"
+        options.tag = options.tag or f"{SLUG}:{stage}{arch}"
     return options
 
 
@@ -281,8 +286,11 @@ def release(session: nox.Session) -> None:
             f"tag {options.version_tag} does not match version {VERSION} in pyproject.toml: "
             f"tag v{VERSION}, or change the version and tag again"
         )
+    # What a previous push wrote must not outlive a release that pushes nothing.
+    for stale in ("dist/image-digest", "dist/image-metadata.json"):
+        Path(stale).unlink(missing_ok=True)
     build_dist(session, image_python(options), "wheel", "sdist")
-    session.install(*nox.project.dependency_groups(PYPROJECT, "release"))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "release"), *syft_platform(session))
     published = f"{options.image}:{VERSION}"
     # --pull: the newest base image; also when pushing, so that the push finds
     # the layers checked here in the cache.
@@ -291,13 +299,14 @@ def release(session: nox.Session) -> None:
     for platform_name in options.platforms:
         local = f"{published}-{platform_name.rpartition('/')[2]}"
         if options.refresh:
+            # --pull below: a BASE_IMAGE build argument must name an image a registry serves.
             pull = [DOCKER, "pull", "--quiet", "--platform", platform_name, published]
             session.run(*pull, external=True)
             before = packages(published, platform_name)
         again = ["--no-cache-filter", UPGRADED_STAGE] if options.refresh else []
         build_image(session, options, [local], platform_name, *fresh, *again)
         check_image(session, local, platform_name)
-        write_sbom(session, local, platform_name)
+        write_sbom(session, local, published, platform_name)
         if options.refresh:
             changes = package_changes(before, packages(local, platform_name))
             session.log(f"{platform_name}: " + ("; ".join(changes) or "no package changed"))
@@ -318,7 +327,16 @@ def release(session: nox.Session) -> None:
         session.log(f"pushed {', '.join(tags)} for {platforms} at {digest}")
 
 
-def write_sbom(session: nox.Session, image: str, platform_name: str) -> None:
+def syft_platform(session: nox.Session) -> list[str]:
+    """syft is one static binary: on musl (Alpine's docker image), where it has
+    no wheel, its manylinux wheel runs too."""
+    musl = any(tag.platform.startswith("musllinux") for tag in packaging.tags.sys_tags())
+    if not musl or session.venv_backend != "uv":
+        return []
+    return ["--python-platform", f"{platform.machine()}-manylinux_2_28"]
+
+
+def write_sbom(session: nox.Session, image: str, published: str, platform_name: str) -> None:
     """dist/sbom-linux-ARCH.cdx.json (CycloneDX), by syft from the image checked:
     the Debian packages (dpkg's status entries) and the venv's packages."""
     out = Path("dist", f"sbom-{platform_name.replace('/', '-')}.cdx.json")
@@ -326,6 +344,9 @@ def write_sbom(session: nox.Session, image: str, platform_name: str) -> None:
         archive = Path(tmp, "image.tar")
         session.run(DOCKER, "save", "--output", str(archive), image, external=True)
         scan = ["syft", "scan", "--quiet", f"docker-archive:{archive}"]
+        # Named for what ships, not for the archive it was read from.
+        name, _, version = published.rpartition(":")
+        scan += ["--source-name", name, "--source-version", f"{version} {platform_name}"]
         scan += ["--output", f"cyclonedx-json={out}"]
         session.run(*scan, env={"SYFT_CHECK_FOR_APP_UPDATE": "false"})
     session.log(f"SBOM for {platform_name} in {out}")
