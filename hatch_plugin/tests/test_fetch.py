@@ -599,6 +599,14 @@ def test_a_mismatch_of_a_local_file_does_not_show_its_hash(tmp_path):
     assert digest_of("/etc/passwd")[0] not in str(info.value)
 
 
+def test_a_file_url_inside_the_project_needs_no_permission(project):
+    """uv locks a vendored sdist (a path dependency) as an absolute file: URL."""
+    (project / "vendor").mkdir()
+    (project / "vendor" / WHEEL).write_bytes(DATA)
+    build(lock_for(project, (project / "vendor" / WHEEL).as_uri()), project)
+    assert (project / "dist" / "wheelhouse" / "dependencies" / WHEEL).read_bytes() == DATA
+
+
 def test_an_allowed_file_url_is_read(project):
     build(
         lock_for(project, (project.parent / "outside.whl").as_uri()), project, allow_file_urls=True

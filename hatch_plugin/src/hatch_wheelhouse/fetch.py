@@ -147,14 +147,20 @@ class Cache:
         return None
 
     def _file_url(self, file: LockedFile) -> Path:
+        """A file: URL's file: inside the project (uv locks a vendored sdist
+        so), or anywhere on this machine when the project allows it."""
         shown = redact(file.url)
-        if not self.config.allow_file_urls:
-            raise WheelhouseError(
-                f"{file.filename}: the lock names a file: URL ({shown}); set "
-                f"allow-file-urls = true in [{SECTION}] to let the lock read local files"
-            )
         parts = urllib.parse.urlsplit(file.url)
         path = Path(urllib.request.url2pathname(parts.path))
+        try:
+            inside = path.resolve().is_relative_to(self.project)
+        except (OSError, ValueError, RuntimeError):
+            inside = False
+        if not (inside or self.config.allow_file_urls):
+            raise WheelhouseError(
+                f"{file.filename}: the lock names a file: URL outside the project ({shown}); "
+                f"set allow-file-urls = true in [{SECTION}] to let the lock read local files"
+            )
         if parts.netloc not in ("", "localhost") or not path.is_file():
             raise WheelhouseError(f"{file.filename}: {shown} is not a regular file on this machine")
         return path
