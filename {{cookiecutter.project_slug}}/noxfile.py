@@ -318,13 +318,42 @@ def release(session: nox.Session) -> None:
         tags = [published, f"{options.image}:sha-{git('rev-parse', 'HEAD')}"]
         metadata = Path("dist/image-metadata.json")
         attest = ["--provenance=mode=max", "--metadata-file", str(metadata)]
-        # Every platform from the cache of the builds checked above (no fresh
-        # layers again: a second uncached upgrade could differ).
+        # Every platform from the cache of the builds checked above: no --pull
+        # and no uncached upgrade again, which could give other packages.
         platforms = ",".join(options.platforms)
-        build_image(session, options, tags, platforms, "--push", *fresh, *attest)
+        build_image(session, options, tags, platforms, "--push", *attest)
         digest = json.loads(metadata.read_text())["containerimage.digest"]
+        # A file changed during the release would have been read again: what was
+        # pushed must be, layer for layer, what was checked.
+        pushed = pushed_layers(f"{options.image}@{digest}", options.platforms)
+        for platform_name in options.platforms:
+            local = f"{published}-{platform_name.rpartition('/')[2]}"
+            if pushed[platform_name] != local_layers(local):
+                session.error(
+                    f"{options.image}@{digest}: its {platform_name} image is not the one checked "
+                    "(did a file change during the release?); release again"
+                )
         Path("dist/image-digest").write_text(digest + "\n")
         session.log(f"pushed {', '.join(tags)} for {platforms} at {digest}")
+    else:
+        session.log("built and checked; nothing pushed (no --push)")
+
+
+def local_layers(image: str) -> list[str]:
+    """The image's layers, by the digest of their content."""
+    inspect = [DOCKER, "image", "inspect", "--format", "{{ '{{json .RootFS.Layers}}' }}", image]
+    return json.loads(subprocess.run(inspect, capture_output=True, text=True, check=True).stdout)
+
+
+def pushed_layers(reference: str, platforms: list[str]) -> dict[str, list[str] | None]:
+    """Each platform's layers in a pushed index, as its registry serves them."""
+    inspect = [DOCKER, "buildx", "imagetools", "inspect", reference]
+    inspect += ["--format", "{{ '{{json .Image}}' }}"]
+    result = subprocess.run(inspect, capture_output=True, text=True, check=True)
+    images = json.loads(result.stdout)
+    if "rootfs" in images:  # one platform: its configuration itself
+        images = {platforms[0]: images}
+    return {name: images.get(name, {}).get("rootfs", {}).get("diff_ids") for name in platforms}
 
 
 def syft_platform(session: nox.Session) -> list[str]:
