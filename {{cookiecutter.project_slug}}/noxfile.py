@@ -167,7 +167,7 @@ def image_options(session: nox.Session, release: bool = False) -> argparse.Names
     options = parser.parse_args(session.posargs)
     if release:
         options.target = "runtime"
-        options.platforms = options.platforms or list(PLATFORMS)
+        options.platforms = list(dict.fromkeys(options.platforms or PLATFORMS))  # each once
     else:
         # Apart by default, so building the dev stage never replaces the image `serve` runs.
         stage = "dev" if options.target == "runtime" else "dev-stage"
@@ -302,7 +302,11 @@ def release(session: nox.Session) -> None:
             # --pull below: a BASE_IMAGE build argument must name an image a registry serves.
             pull = [DOCKER, "pull", "--quiet", "--platform", platform_name, published]
             session.run(*pull, external=True)
-            before = packages(published, platform_name)
+            try:
+                before = packages(published, platform_name)
+            except subprocess.CalledProcessError as failed:
+                reason = (failed.stderr.strip().splitlines() or ["no output"])[0]
+                session.error(f"{published} ({platform_name}): cannot read its packages: {reason}")
         again = ["--no-cache-filter", UPGRADED_STAGE] if options.refresh else []
         build_image(session, options, [local], platform_name, *fresh, *again)
         check_image(session, local, platform_name)
