@@ -163,7 +163,7 @@ def section(results: dict, rounds: int) -> str:
 Measured by `nox -s bench` (alone: `nox -s bench -- --runtime-only`) on
 {machine()}. Every base built with `runtime=slim` (the whole base image under
 the service) and `runtime=minimal` (the default: Python, the libraries it
-links and the service on an empty image). Sizes as `scripts/check_image.py`
+links and the service on an empty image). Sizes as `checks/check_image.py`
 reports them (the exported files), in MB; ratios above 1 mean the minimal
 image is smaller or better.
 

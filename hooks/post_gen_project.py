@@ -30,7 +30,7 @@ UNSELECTED = {
     ("ci", "none"): [".github", ".gitlab-ci.yml", "docs/pipelines.md"],
     ("deploy", "none"): ["deploy", "docs/kubernetes.md"],
     ("license", "Proprietary"): ["LICENSE"],
-    ("runtime", "slim"): ["scripts/runtime_root.py", "docs/debugging.md"],
+    ("runtime", "slim"): ["docker/runtime_root.py", "docs/debugging.md"],
     ("worker_class", "gthread"): [FAIR_WORKER],
     ("worker_class", "sync"): [FAIR_WORKER],
 }

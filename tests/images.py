@@ -176,7 +176,7 @@ def exported_files(tag: str, prefixes: tuple[str, ...] = ("",)) -> dict[str, tup
 
 # The generated check_image.py (copied as is, not rendered): how production
 # runs the image (the flags it checks images under), and how big an image is.
-CHECK_IMAGE = runpy.run_path(str(ROOT / SLUG_DIR / "scripts" / "check_image.py"))
+CHECK_IMAGE = runpy.run_path(str(ROOT / SLUG_DIR / "checks" / "check_image.py"))
 CHECK_IMAGE["DOCKER"] = DOCKER
 HARDENED = tuple(CHECK_IMAGE["HARDENED"])
 exported_size = CHECK_IMAGE["exported_size"]

@@ -93,7 +93,7 @@ def test_defaults(cookies):
         ".dockerignore",
         ".gitignore",
         "Dockerfile",
-        "scripts/check_image.py",
+        "checks/check_image.py",
         ".github/workflows/ci.yml",
         ".github/workflows/release.yml",
         ".github/workflows/rebuild.yml",

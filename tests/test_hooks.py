@@ -112,8 +112,8 @@ def selectable_files(project: Path) -> None:
     (project / "LICENSE").write_text("x")
     (project / "src" / "shop").mkdir(parents=True)
     (project / "src" / "shop" / "workers.py").write_text("x")
-    (project / "scripts").mkdir()
-    (project / "scripts" / "runtime_root.py").write_text("x")
+    (project / "docker").mkdir()
+    (project / "docker" / "runtime_root.py").write_text("x")
     (project / "docs").mkdir()
     for page in ("pipelines.md", "kubernetes.md", "debugging.md", "image.md"):
         (project / "docs" / page).write_text("x")
@@ -133,7 +133,7 @@ def test_prune_removes_unselected_files(tmp_path):
         "runtime_root.py",
         "workers.py",
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "scripts", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker", "docs", "src"]
     # Each page goes with what it documents; the others stay.
     assert [p.name for p in (tmp_path / "docs").iterdir()] == ["image.md"]
 
@@ -144,9 +144,9 @@ def test_prune_keeps_selected_files(tmp_path):
     answers["runtime"] = "minimal"
     assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
-    assert (tmp_path / "scripts" / "runtime_root.py").exists()
+    assert (tmp_path / "docker" / "runtime_root.py").exists()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".github", "LICENSE", "deploy", "docs", "scripts", "src"]
+    assert names == [".github", "LICENSE", "deploy", "docker", "docs", "src"]
     assert len(list((tmp_path / "docs").iterdir())) == 4
 
 

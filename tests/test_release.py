@@ -105,7 +105,7 @@ def test_a_pull_by_digest_passes_the_image_checks(released, docker_env, platform
     docker("pull", "--quiet", "--platform", platform, pulled)
     started = time.monotonic()
     check = subprocess.run(
-        [sys.executable, "scripts/check_image.py", pulled, "--platform", platform, "--minimal"],
+        [sys.executable, "checks/check_image.py", pulled, "--platform", platform, "--minimal"],
         cwd=released["project"],
         env=docker_env,
         capture_output=True,

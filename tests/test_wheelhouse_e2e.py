@@ -310,7 +310,7 @@ def test_an_included_sdist_installs_offline_from_the_wheelhouse(project, tool_en
     venv = offline_install(house, tmp_path, tool_env)
     run([str(venv / "bin" / "python"), "-c", "import docopt"], tmp_path, tool_env)
     # pip does not hash-check build/: the Dockerfile's first step does.
-    check = [sys.executable, "scripts/check_wheelhouse.py", "my-service", "dist/wheelhouse"]
+    check = [sys.executable, "docker/check_wheelhouse.py", "my-service", "dist/wheelhouse"]
     check += ["amd64", str(tmp_path / "checked")]
     run(check, project, tool_env)
     assert (tmp_path / "checked" / "build" / "requirements.txt").is_file()

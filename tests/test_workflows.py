@@ -293,7 +293,7 @@ def engine_over_tcp(host: str):
 
 @pytest.mark.docker
 def test_check_image_from_a_job_container(default_image, docker_env):
-    """As in a GitLab job: scripts/check_image.py runs in a container of its own
+    """As in a GitLab job: checks/check_image.py runs in a container of its own
     and reaches the engine, and the ports the engine publishes, over TCP (its
     own 127.0.0.1 is not where they are)."""
     bridge = "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}"
@@ -301,14 +301,14 @@ def test_check_image_from_a_job_container(default_image, docker_env):
     # An engine that kept its network from an older version may not record the
     # gateway: Docker gives the bridge the subnet's first address.
     gateway = gateway.strip() or str(next(ipaddress.ip_network(subnet.strip()).hosts()))
-    scripts = default_image["project"] / "scripts"
+    checks = default_image["project"] / "checks"
     with engine_over_tcp(gateway) as port:
         job = [
             "run",
             "--rm",
             *("--env", f"DOCKER_HOST=tcp://{gateway}:{port}"),
             *("--volume", f"{DOCKER}:/usr/local/bin/docker:ro"),
-            *("--volume", f"{scripts}:/job:ro"),
+            *("--volume", f"{checks}:/job:ro"),
             "python:3.13-slim-trixie",
             *("python", "/job/check_image.py", default_image["tag"]),
         ]

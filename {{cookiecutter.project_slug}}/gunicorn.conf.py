@@ -3,9 +3,8 @@
 Every value can be changed with an environment variable at `docker run` time;
 the defaults suit a container with a CPU limit behind a load balancer. Every
 variable, the app's included, is checked here, and a bad one stops the start
-with one line per problem. The image runs this file first through
-`python -m {{ cookiecutter.package_name }}.start`, before gunicorn itself reads
-WEB_CONCURRENCY and FORWARDED_ALLOW_IPS.
+with one line per problem. `python -m {{ cookiecutter.package_name }}.start` runs
+it before gunicorn is imported, as gunicorn reads WEB_CONCURRENCY on import.
 """
 
 import math

@@ -31,8 +31,8 @@ DOCKER_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64
 # The Docker CLI to use; BuildKit is required (cache and bind mounts).
 DOCKER = os.environ.get("DOCKER", "docker")
 # How production should run the image: nothing writable but /tmp, no
-# privileges. scripts/check_image.py holds the flags and checks the image under them.
-HARDENED = runpy.run_path("scripts/check_image.py")["HARDENED"]
+# privileges. checks/check_image.py holds the flags and checks the image under them.
+HARDENED = runpy.run_path("checks/check_image.py")["HARDENED"]
 
 # What the template's answers fixed.
 # minimal: no shell or package manager in the image; slim: the base's whole OS.
@@ -245,7 +245,7 @@ def has_buildx() -> bool:
 
 def check_image(session: nox.Session, tag: str, platform: str) -> None:
     minimal = ["--minimal"] if RUNTIME == "minimal" else []
-    command = ["python", "scripts/check_image.py", tag, "--platform", platform, *minimal]
+    command = ["python", "checks/check_image.py", tag, "--platform", platform, *minimal]
     session.run(*command, env={"DOCKER": DOCKER})
 
 

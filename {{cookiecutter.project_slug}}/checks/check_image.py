@@ -1,8 +1,8 @@
 """Check a built image the way production runs it:
 
-    python scripts/check_image.py IMAGE [--platform linux/arm64] [--minimal]
+    python checks/check_image.py IMAGE [--platform linux/arm64] [--minimal]
 
-Inspects what is inside with the image's own Python (scripts/probe_image.py:
+Inspects what is inside with the image's own Python (checks/probe_image.py:
 no shell needed), starts the image hardened (read-only root, no
 capabilities, no privilege gain), waits for it to serve and to turn healthy,
 stops it with SIGTERM, and prints one line per finding. --minimal: the image
@@ -77,7 +77,7 @@ def wait_until(predicate, timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
-def answers(url: str) -> bool:
+def serves_200(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (local http)
             return response.status == 200
@@ -95,7 +95,7 @@ def engine_host() -> str:
 
 
 def probe(image: str) -> dict:
-    """What scripts/probe_image.py finds, run hardened by the image's Python."""
+    """What checks/probe_image.py finds, run hardened by the image's Python."""
     command = [DOCKER, "run", "--rm", "--interactive", *RUN, *HARDENED, "--entrypoint", "python"]
     result = subprocess.run(
         [*command, image, "-"], input=PROBE.read_text(), capture_output=True, text=True
@@ -146,31 +146,19 @@ def check_contents(inside: dict, minimal: bool) -> None:
         if not any(e.startswith(("libc6", "libpython", "python")) for e in entries):
             fail("no dpkg status entries for libc6 or Python: scanners would see no packages")
         print(f"no shell, no apt or dpkg; {len(entries)} packages in var/lib/dpkg/status.d")
-    if inside["import_failures"]:
-        fail(
-            "standard-library modules that do not import:\n" + "\n".join(inside["import_failures"])
-        )
-    print(f"Python {inside['python']}: {inside['modules']} standard-library modules import")
     if inside["extension_failures"]:
         fail(
             "compiled files in the venv that do not load (a library the image lacks):\n"
             + "\n".join(inside["extension_failures"])
         )
-    if inside["locale"].startswith("error"):
-        fail(f"the locale LANG names cannot be set: {inside['locale']}")
-    if inside["woff2_type"] != "font/woff2":
-        fail("mimetypes does not know .woff2: /etc/mime.types (media-types) is missing")
-    print(f"the venv's compiled files load; locale {inside['locale']}; /etc/mime.types read")
     if inside["authorities"] < 100:
         fail(
             f"TLS trusts {inside['authorities']} certificate authorities: the CA bundle is missing"
         )
-    if inside["paris_summer"] != "2:00:00":
-        fail(f"zoneinfo gives Europe/Paris in July UTC+{inside['paris_summer']}, not 2:00:00")
-    if "error" in inside["libraries"]:
-        fail(f"sqlite3 or ctypes does not work: {inside['libraries']['error']}")
-    libraries = ", ".join(f"{name} {version}" for name, version in inside["libraries"].items())
-    print(f"TLS trusts {inside['authorities']} CAs; zoneinfo Europe/Paris; {libraries}")
+    print(
+        f"Python {inside['python']}; the venv's compiled files load; "
+        f"TLS trusts {inside['authorities']} CAs"
+    )
 
 
 def check_serving(image: str) -> None:
@@ -183,7 +171,7 @@ def check_serving(image: str) -> None:
     try:
         port = docker("port", container, "8000/tcp").splitlines()[0].rsplit(":", 1)[1]
         url = f"http://{host}:{port}/healthz"
-        ready = wait_until(lambda: answers(url), 30, "serving /healthz")
+        ready = wait_until(lambda: serves_200(url), 30, "serving /healthz")
         print(f"serving /healthz with 200 in {ready:.2f} s, under {' '.join(HARDENED)}")
 
         def healthy() -> bool:

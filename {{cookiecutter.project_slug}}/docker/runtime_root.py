@@ -161,14 +161,14 @@ def packages_for(
     libraries anything copied or scanned links to, until none is added."""
     packages: dict[str, list[str]] = {}
     pending, missing = list(named), []
-    elves = elf_files([os.path.realpath(sys.executable), *trees, *scan])
+    unscanned = elf_files([os.path.realpath(sys.executable), *trees, *scan])
     inside = tuple(str(Path(d).resolve()) + "/" for d in (*trees, *scan))
-    while pending or elves:
+    while pending or unscanned:
         for package in pending:
             packages[package] = package_files(package)
-            elves += elf_files(packages[package], walk=False)
+            unscanned += elf_files(packages[package], walk=False)
         pending = []
-        for elf in elves:
+        for elf in unscanned:
             libraries, not_found = linked_libraries(elf)
             missing += [f"{name} (needed by {elf})" for name in sorted(not_found)]
             for library in libraries:
@@ -179,7 +179,7 @@ def packages_for(
                     missing.append(f"{library} (needed by {elf}): no Debian package has it")
                 elif package not in packages and package not in pending:
                     pending.append(package)
-        elves = []
+        unscanned = []
     return packages, missing
 
 
