@@ -53,3 +53,12 @@ def test_numbers_keep_to_their_range():
     assert env.number("PORT", 8000, minimum=1, maximum=65535) == 8000
     assert env.number("WORKERS", 1, minimum=1) == 3
     assert env.problems == ["PORT='70000': expected a whole number from 1 to 65535"]
+
+
+def test_forwarded_networks_are_checked_as_gunicorn_checks_them():
+    # gunicorn refuses a network with host bits set, in a line that names no variable.
+    env = Environment({"FORWARDED_ALLOW_IPS": "10.0.0.1/8"})
+    assert env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1") == "127.0.0.1"
+    assert env.problems == [
+        "FORWARDED_ALLOW_IPS='10.0.0.1/8': expected *, or IP addresses or networks"
+    ]

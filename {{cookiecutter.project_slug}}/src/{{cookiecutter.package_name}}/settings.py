@@ -44,7 +44,8 @@ class Environment:
             return "*"
         try:
             for item in raw.split(","):
-                ipaddress.ip_network(item.strip(), strict=False)
+                # Strict, as gunicorn reads it: a network with host bits set is a mistake.
+                ipaddress.ip_network(item.strip())
         except ValueError:
             self.problems.append(f"{name}={raw!r}: expected *, or IP addresses or networks")
             return default
