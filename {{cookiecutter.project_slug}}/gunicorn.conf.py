@@ -32,6 +32,14 @@ env = Environment()
 
 def cgroup_cpu_limit(root: Path = CGROUP) -> float | None:
     """The CPU quota of this container in CPUs, or None when it has none."""
+    # A sandbox's stand-in files may be unreadable or odd: a guess of no quota beats a traceback.
+    try:
+        return read_cpu_quota(root)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def read_cpu_quota(root: Path) -> float | None:
     v2 = root / "cpu.max"  # cgroup v2: "<quota> <period>" or "max <period>"
     if v2.is_file():
         quota, period = v2.read_text().split()

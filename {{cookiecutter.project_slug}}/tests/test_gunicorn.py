@@ -127,6 +127,10 @@ def test_real_gunicorn_refuses_bad_settings_before_any_worker():
         ({"cpu/cpu.cfs_quota_us": "50000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 0.5),
         ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
         ({}, None),
+        # What no kernel writes, but a sandbox's stand-in files may: read as no quota.
+        ({"cpu.max": ""}, None),
+        ({"cpu.max": "150000 0\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
     ],
 )
 def test_cgroup_cpu_limit(monkeypatch, tmp_path, files, limit):
