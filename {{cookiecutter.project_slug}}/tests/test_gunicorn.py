@@ -358,6 +358,14 @@ def test_a_full_log_pipe_drops_lines_and_never_raises():
     assert logger.dropped == 0
 
 
+@pytest.mark.parametrize("config", ["missing.py", "."])
+def test_a_config_that_is_no_file_is_one_line(config):
+    command = [*START[:-1], config]
+    started = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert started.returncode == 1
+    assert started.stderr.splitlines() == [f"Error: {config!r} is not a file"]
+
+
 def test_an_access_log_format_is_refused_at_start():
     """This logger writes its own line: a format it would ignore stops gunicorn."""
     command = [*START, "--access-logformat", "%(h)s"]

@@ -17,6 +17,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--config", "-c", required=True)
     options, _ = parser.parse_known_args()
+    if not os.path.isfile(options.config):
+        # runpy would answer a missing file or a directory with a traceback.
+        raise SystemExit(f"Error: {options.config!r} is not a file")
     runpy.run_path(options.config)  # SystemExit with one line per bad variable
     # The config file reads an empty WEB_CONCURRENCY as unset; gunicorn would call int("") on it.
     if os.environ.get("WEB_CONCURRENCY") == "":
