@@ -5,6 +5,7 @@ import contextlib
 import http.client
 import inspect
 import json
+import logging
 import os
 import re
 import runpy
@@ -325,9 +326,26 @@ def access_logger(stream, errors):
     cfg = Config()
     cfg.set("accesslog", "-")
     logger = AccessLogger(cfg)
-    logger.access_log.handlers[0].setStream(stream)
-    logger.error_log.handlers[0].setStream(errors)
+    # gunicorn's own handlers: pytest may have added its capture handlers before them.
+    for log, to in ((logger.access_log, stream), (logger.error_log, errors)):
+        (handler,) = [handler for handler in log.handlers if getattr(handler, "_gunicorn", 0)]
+        handler.setStream(to)
     return logger
+
+
+def test_a_log_stream_without_a_file_descriptor_still_gets_the_line():
+    """A handler a team adds (logconfig_dict, a capture in tests) may write to a
+    stream that has no file descriptor: the line goes through `logging`."""
+    import io
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    logger = access_logger(io.StringIO(), io.StringIO())
+    captured = io.StringIO()
+    logger.access_log.addHandler(logging.StreamHandler(captured))
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/healthz", "SERVER_PROTOCOL": "HTTP/1.1"}
+    logger.access(SimpleNamespace(status="200 OK", sent=2), None, environ, timedelta(0))
+    assert '"GET /healthz HTTP/1.1" 200 2 ' in captured.getvalue()
 
 
 def test_a_full_log_pipe_drops_lines_and_never_raises():

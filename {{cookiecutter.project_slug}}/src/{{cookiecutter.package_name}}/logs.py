@@ -95,6 +95,16 @@ def write_all(fd: int, data: bytes) -> None:
         left = left[os.write(fd, left) :]
 
 
+def stream_fd(handler: logging.Handler) -> int | None:
+    """The file descriptor a handler writes to, or None when it has none."""
+    if not isinstance(handler, logging.StreamHandler):
+        return None
+    try:
+        return handler.stream.fileno()
+    except (OSError, ValueError):  # a StringIO, a closed file: `logging` writes those
+        return None
+
+
 def iso_time(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
 
@@ -164,9 +174,10 @@ class AccessLogger(Logger):
 
     def write(self, lines: list[str]) -> None:
         for handler in self.access_log.handlers:
-            if isinstance(handler, logging.StreamHandler):
+            fd = stream_fd(handler)
+            if fd is not None:
                 for chunk in whole_lines(lines, PIPE_BUF):
-                    self.send(handler.stream.fileno(), chunk)
+                    self.send(fd, chunk)
             else:  # syslog and the like get a record per line
                 for line in lines:
                     record = {"name": "gunicorn.access", "msg": line}
