@@ -384,6 +384,26 @@ def test_a_config_that_is_no_file_is_one_line(config):
     assert started.stderr.splitlines() == [f"Error: {config!r} is not a file"]
 
 
+def test_access_lines_escape_bytes_that_are_not_ascii():
+    """Bytes past ASCII arrive as latin-1 characters; the C1 ones would reach the
+    line as controls (NEL ends a line for some readers), so each is written as
+    the byte it was."""
+    import io
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    read, write = os.pipe()
+    with open(read, "rb") as reader, open(write, "wb", buffering=0) as writer:
+        logger = access_logger(writer, io.StringIO())
+        environ = {"RAW_URI": "/\xff", "HTTP_USER_AGENT": "a\x85b\x9b31m"}
+        environ["HTTP_REFERER"] = "\xc3\xa9"  # UTF-8 "é", as WSGI hands it on
+        logger.access(SimpleNamespace(status="200 OK", sent=2), None, environ, timedelta(0))
+        line = reader.read1(1 << 16).decode("ascii")
+    assert '"- /\\xff -" ' in line
+    assert '"\\xc3\\xa9" "a\\x85b\\x9b31m"' in line
+    assert line.count("\n") == 1
+
+
 def test_an_access_log_format_is_refused_at_start():
     """This logger writes its own line: a format it would ignore stops gunicorn."""
     command = [*START, "--access-logformat", "%(h)s"]

@@ -35,9 +35,10 @@ CLIENT_FIELDS = ("path", "referer", "user_agent")
 CUT = "...(cut)"
 # The WSGI environ key under which the app leaves each request's id for the access log.
 REQUEST_ID = "service.request_id"
-# Text lines quote header values: escape what would end the quote or the line.
-NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
-ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {
+# Text lines quote header values: escape what would end the quote or the line. WSGI hands
+# on bytes past ASCII as latin-1 characters, C1 controls among them: each is written as its byte.
+NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f-\xff"\\]')
+ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0x100)]} | {
     ord('"'): '\\"',
     ord("\\"): "\\\\",
 }
