@@ -11,13 +11,18 @@ gunicorn imported and run, in this process: PID 1 in the image.
 import argparse
 import os
 import runpy
+import sys
+
+# Answered by gunicorn alone: they read no settings, so they need no --config.
+NO_SETTINGS = {"-h", "--help", "-v", "--version"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--config", "-c", required=True)
-    options, _ = parser.parse_known_args()
-    runpy.run_path(options.config)  # SystemExit with one line per bad variable
+    if not NO_SETTINGS & set(sys.argv[1:]):
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("--config", "-c", required=True)
+        options, _ = parser.parse_known_args()
+        runpy.run_path(options.config)  # SystemExit with one line per bad variable
     # The config file reads an empty WEB_CONCURRENCY as unset; gunicorn would call int("") on it.
     if os.environ.get("WEB_CONCURRENCY") == "":
         del os.environ["WEB_CONCURRENCY"]
