@@ -49,7 +49,7 @@ def escaped(value: str | None) -> str:
     return value.translate(ESCAPES) if NEEDS_ESCAPE.search(value) else value
 
 
-def fitting(fields: dict, format_line: Callable[[dict], str]) -> str:
+def fit_to_pipe(fields: dict, format_line: Callable[[dict], str]) -> str:
     """The access line, its longest client-given fields halved until the line
     and its newline fit in PIPE_BUF: a longer write to a pipe can be cut by
     another worker's line (gunicorn admits 8 KiB headers)."""
@@ -150,7 +150,7 @@ class AccessLogger(Logger):
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        line = fitting(request_fields(resp, environ, request_time), self.access_line)
+        line = fit_to_pipe(request_fields(resp, environ, request_time), self.access_line)
         # A gevent worker writes a loop turn's lines in one system call; threads (gthread)
         # write their own at once, so no line waits on a list that threads share.
         if self.pending or after_ready_greenlets(self.flush):
