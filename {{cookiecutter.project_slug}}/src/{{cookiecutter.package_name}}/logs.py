@@ -2,12 +2,14 @@
 
 gunicorn builds each access line from a dict of every request header and
 sends it through `logging`, which costs throughput (the template's
-docs/benchmarks.md). `AccessLogger` formats the few fields it writes and writes
-the lines to the log's stream itself, a gevent worker's many at a time, each
-write whole lines that fit in one atomic pipe write. `JsonLogger` (LOG_FORMAT=json) writes
-the same fields, and gunicorn's error log, as one JSON object per line; the
-app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
-newline in a header cannot break a line.
+docs/benchmarks.md). `AccessLogger` formats only the fields it writes, and
+writes the lines to the log's stream itself: a gevent worker gathers the
+lines of a loop turn into one write, and no write exceeds PIPE_BUF, the size
+a pipe never interleaves, so two workers' lines never mix. `JsonLogger`
+(LOG_FORMAT=json) writes the same fields, and gunicorn's error log, as one
+JSON object per line; the app factory gives the app's logger a
+`JsonFormatter`. Either way a quote or a newline in a header cannot break a
+line.
 
 An access line never fails or delays its request: when the output is full (a
 non-blocking pipe whose reader stalls) or closed, the line is dropped and
