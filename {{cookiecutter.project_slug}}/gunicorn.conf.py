@@ -3,8 +3,9 @@
 Every value can be changed with an environment variable at `docker run` time;
 the defaults suit a container with a CPU limit behind a load balancer. Every
 variable, the app's included, is checked here, and a bad one stops the start
-with one line per problem. `python -m {{ cookiecutter.package_name }}.start` runs
-it before gunicorn is imported, as gunicorn reads WEB_CONCURRENCY on import.
+with one line per problem. The launcher, `python -m {{ cookiecutter.package_name }}.start`,
+runs this file before it imports gunicorn, which reads WEB_CONCURRENCY on
+import; gunicorn then loads it again, in the same process.
 """
 
 import math

@@ -24,10 +24,11 @@ def platform_of(folder: Path) -> str:
     return json.loads((folder / "manifest.json").read_text())["platform"]
 
 
-def select(project: str, house: Path, arch: str) -> tuple[Path | None, str | None]:
+def platform_folder(project: str, wheelhouse: Path, arch: str) -> tuple[Path | None, str | None]:
     """The wheelhouse folder for `arch`, or why there is none. With one
     platform the wheelhouse is flat; with several, a folder per platform."""
-    folders = [house] if (house / "manifest.json").is_file() else sorted(house.glob("*/"))
+    flat = (wheelhouse / "manifest.json").is_file()
+    folders = [wheelhouse] if flat else sorted(wheelhouse.glob("*/"))
     folders = [folder for folder in folders if (folder / "manifest.json").is_file()]
     if not folders:
         return None, f"no wheelhouse for {project} in dist/: {FIX}"
@@ -42,7 +43,7 @@ def select(project: str, house: Path, arch: str) -> tuple[Path | None, str | Non
     )
 
 
-def problem(project: str, house: Path, folder: Path) -> str | None:
+def mismatch(project: str, wheelhouse: Path, folder: Path) -> str | None:
     manifest = json.loads((folder / "manifest.json").read_text())
     if manifest.get("project") != project:
         return f"dist/wheelhouse is {manifest.get('project')}'s, not {project}'s: {FIX}"
@@ -57,14 +58,14 @@ def problem(project: str, house: Path, folder: Path) -> str | None:
     }
     for name in sorted(listed.keys() | present.keys()):
         if listed.get(name) != present.get(name):
-            shown = Path("dist/wheelhouse", folder.relative_to(house), name)
+            shown = Path("dist/wheelhouse", folder.relative_to(wheelhouse), name)
             return f"{shown} does not match manifest.json: {FIX}"
     return None
 
 
-def main(project: str, house: Path, arch: str, destination: Path) -> str | None:
-    folder, why = select(project, house, arch)
-    why = why or problem(project, house, folder)
+def main(project: str, wheelhouse: Path, arch: str, destination: Path) -> str | None:
+    folder, why = platform_folder(project, wheelhouse, arch)
+    why = why or mismatch(project, wheelhouse, folder)
     if why is None:
         shutil.copytree(folder, destination)
     return why

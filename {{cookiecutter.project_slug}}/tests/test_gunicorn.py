@@ -120,6 +120,14 @@ def test_real_gunicorn_refuses_bad_settings_before_any_worker():
     print(f"refused in {time.monotonic() - started:.2f} s")
 
 
+def test_the_launcher_passes_help_to_gunicorn():
+    """--help reads no settings, so the launcher asks for no --config."""
+    help_only = [sys.executable, "-m", START[2], "--help"]
+    result = subprocess.run(help_only, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: ")
+
+
 @pytest.mark.parametrize(
     ("files", "limit"),
     [

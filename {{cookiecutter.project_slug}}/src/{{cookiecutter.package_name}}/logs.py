@@ -2,12 +2,14 @@
 
 gunicorn builds each access line from a dict of every request header and
 sends it through `logging`, which costs throughput (the template's
-docs/benchmarks.md). `AccessLogger` formats the few fields it writes and writes
-the lines to the log's stream itself, a gevent worker's many at a time, each
-write whole lines that fit in one atomic pipe write. `JsonLogger` (LOG_FORMAT=json) writes
-the same fields, and gunicorn's error log, as one JSON object per line; the
-app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
-newline in a header cannot break a line.
+docs/benchmarks.md). `AccessLogger` formats only the fields it writes, and
+writes the lines to the log's stream itself: a gevent worker gathers the
+lines of a loop turn into one write, and no write exceeds PIPE_BUF, the size
+a pipe never interleaves, so two workers' lines never mix. `JsonLogger`
+(LOG_FORMAT=json) writes the same fields, and gunicorn's error log, as one
+JSON object per line; the app factory gives the app's logger a
+`JsonFormatter`. Either way a quote or a newline in a header cannot break a
+line.
 
 An access line never fails or delays its request: when the output is full (a
 non-blocking pipe whose reader stalls) or closed, the line is dropped and
@@ -50,7 +52,7 @@ def escaped(value: str | None) -> str:
     return value.translate(ESCAPES) if NEEDS_ESCAPE.search(value) else value
 
 
-def fitting(fields: dict, format_line: Callable[[dict], str]) -> str:
+def fit_to_pipe(fields: dict, format_line: Callable[[dict], str]) -> str:
     """The access line, its longest client-given fields halved until the line
     and its newline fit in PIPE_BUF: a longer write to a pipe can be cut by
     another worker's line (gunicorn admits 8 KiB headers)."""
@@ -161,7 +163,7 @@ class AccessLogger(Logger):
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        line = fitting(request_fields(resp, environ, request_time), self.access_line)
+        line = fit_to_pipe(request_fields(resp, environ, request_time), self.access_line)
         # A gevent worker writes a loop turn's lines in one system call; threads (gthread)
         # write their own at once, so no line waits on a list that threads share.
         if self.pending or after_ready_greenlets(self.flush):
