@@ -130,7 +130,7 @@ forwarded_allow_ips = env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Off: each restart re-imports the app, which costs throughput and latency. Set it to
 # contain a leak you cannot fix yet; the 10% jitter keeps workers from restarting at once.
 max_requests = env.number("MAX_REQUESTS", 0, minimum=0)
-max_requests_jitter = max(max_requests // 10, 0)
+max_requests_jitter = max_requests // 10
 
 try:
     env.check()

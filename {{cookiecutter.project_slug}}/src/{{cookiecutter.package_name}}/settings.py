@@ -93,7 +93,7 @@ class Settings:
         defaults = cls()
         return cls(
             service_name=env.matching(
-                "SERVICE_NAME", defaults.service_name, r"[\w.-]{1,63}", "1 to 63 of a-z 0-9 . _ -"
+                "SERVICE_NAME", defaults.service_name, r"[a-z0-9._-]{1,63}", "1 to 63 of a-z 0-9 . _ -"
             ),
             log_level=env.choice("LOG_LEVEL", defaults.log_level, LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", defaults.log_format, LOG_FORMATS),
