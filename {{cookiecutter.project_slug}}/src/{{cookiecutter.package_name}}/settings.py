@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+# A service name as label values and host names allow it.
+NAME = r"[a-z0-9._-]{1,63}"
 
 
 class SettingsError(ValueError):
@@ -93,7 +95,7 @@ class Settings:
         defaults = cls()
         return cls(
             service_name=env.matching(
-                "SERVICE_NAME", defaults.service_name, r"[a-z0-9._-]{1,63}", "1 to 63 of a-z 0-9 . _ -"
+                "SERVICE_NAME", defaults.service_name, NAME, "1 to 63 of a-z 0-9 . _ -"
             ),
             log_level=env.choice("LOG_LEVEL", defaults.log_level, LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", defaults.log_format, LOG_FORMATS),
