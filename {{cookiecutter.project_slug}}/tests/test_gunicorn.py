@@ -90,6 +90,7 @@ def test_sync_workers_stay_sync(monkeypatch):
         ("LOG_LEVEL", "loud", "expected one of DEBUG"),
         ("MAX_CONTENT_LENGTH", "-1", "expected a whole number from 1 up"),
         ("SERVICE_NAME", "my service", "expected 1 to 63 of a-z 0-9 . _ -"),
+        ("SERVICE_NAME", "Orders", "expected 1 to 63 of a-z 0-9 . _ -"),
         ("GUNICORN_CONTROL_SOCKET", "gunicorn.ctl", "expected an absolute path"),
         ("LOG_FORMAT", "xml", "expected one of text, json"),
         ("ACCESS_LOG", "maybe", "expected one of on, off"),
