@@ -3,11 +3,10 @@
 gunicorn builds each access line from a dict of every request header and
 sends it through `logging`, which costs throughput (the template's
 docs/benchmarks.md). `AccessLogger` formats the few fields it writes and writes
-the lines to the log's stream itself, a gevent worker's gathered over a few
-milliseconds, each write whole lines that fit in one atomic pipe write.
-`JsonLogger` (LOG_FORMAT=json) writes the same fields, and gunicorn's error
-log, as one JSON object per line; the app factory gives the app's logger a
-`JsonFormatter`. Either way a quote or a
+the lines to the log's stream itself, a gevent worker's many at a time, each
+write whole lines that fit in one atomic pipe write. `JsonLogger` (LOG_FORMAT=json) writes
+the same fields, and gunicorn's error log, as one JSON object per line; the
+app factory gives the app's logger a `JsonFormatter`. Either way a quote or a
 newline in a header cannot break a line.
 
 An access line never fails or delays its request: when the output is full (a
@@ -36,9 +35,6 @@ CLIENT_FIELDS = ("path", "referer", "user_agent")
 CUT = "...(cut)"
 # The WSGI environ key under which the app leaves each request's id for the access log.
 REQUEST_ID = "service.request_id"
-# How long a gevent worker's access lines wait to leave in one write. Below saturation a
-# loop turn serves a request or two, and a write per turn would wake the log's reader each time.
-FLUSH_SECONDS = 0.02
 # Text lines quote header values: escape what would end the quote or the line.
 NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
 ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {
@@ -65,12 +61,14 @@ def fitting(fields: dict, format_line: Callable[[dict], str]) -> str:
     return line
 
 
-def gevent_loop():
-    """The gevent loop of this process when it is a gevent worker, else None."""
+def after_ready_greenlets(callback) -> bool:
+    """Runs `callback` once the greenlets ready now have run, when this process
+    is a gevent worker; False in any other worker."""
     monkey = sys.modules.get("gevent.monkey")
     if monkey is None or not monkey.is_module_patched("socket"):
-        return None
-    return sys.modules["gevent"].get_hub().loop
+        return False
+    sys.modules["gevent"].get_hub().loop.run_callback(callback)
+    return True
 
 
 def whole_lines(lines: list[str], size: int) -> Iterator[bytes]:
@@ -142,27 +140,22 @@ class AccessLogger(Logger):
         self.dropped = 0
         self.clock = (None, "")  # a second and its time stamp, set together for threads
         self.pending: list[str] = []
-        self.timer = None  # a gevent worker's next flush, while lines wait
-        atexit.register(self.flush)  # the lines still waiting, as the worker exits
+        atexit.register(self.flush)  # the lines of a last loop turn, as the worker exits
         super().__init__(cfg)
 
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
         line = fitting(request_fields(resp, environ, request_time), self.access_line)
-        # A gevent worker writes the lines of FLUSH_SECONDS in one system call; threads
-        # (gthread) write their own at once, so no line waits on a list that threads share.
-        if self.pending:
+        # A gevent worker writes a loop turn's lines in one system call; threads (gthread)
+        # write their own at once, so no line waits on a list that threads share.
+        if self.pending or after_ready_greenlets(self.flush):
             self.pending.append(line)
-        elif (loop := gevent_loop()) is not None:
-            self.pending.append(line)
-            self.timer = loop.timer(FLUSH_SECONDS)
-            self.timer.start(self.flush)
         else:
             self.write([line])
 
     def flush(self) -> None:
-        lines, self.pending, self.timer = self.pending, [], None
+        lines, self.pending = self.pending, []
         self.write(lines)
 
     def write(self, lines: list[str]) -> None:
