@@ -9,6 +9,12 @@ a rate when it serves it (95% or more of it came back) with p99 within the
 target and no errors. Containers run on the host's network bound to
 127.0.0.1, so the load crosses loopback only: no bridge, no port proxy. Rounds
 alternate between the images; the tables give medians and ranges.
+
+hey starts the timers of its connections together, so well below capacity
+the requests arrive in bursts of 64, one burst per connection's period; p99
+there is the time the image takes to serve a whole burst, whatever the rate.
+Nearer capacity a burst takes longer than the period, the connections fall
+out of step and the arrivals spread, so p99 can fall as the rate rises.
 """
 
 import statistics
@@ -128,6 +134,8 @@ in rising steps up to the first the image fell behind on; {rounds} alternating
 rounds. Held: at least {SERVED:.0%} of the offered rate served, p99 at most
 {TARGET_P99_MS} ms, no errors. The highest rate held is the median over the
 rounds (range in brackets); "default x" compares the default's median with it.
+hey's connections send in step: below capacity the requests come in bursts of
+{CONNECTIONS}, and p99 is the time an image takes to serve a whole burst.
 
 {held_table(samples)}
 

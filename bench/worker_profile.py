@@ -92,6 +92,8 @@ def innermost(stacks: Counter) -> Counter:
     functions: Counter = Counter()
     for stack, count in stacks.items():
         name, _, where = stack.split(";")[-1].partition(" (")
+        if not name:
+            continue  # a frame py-spy could not read
         path = where.rsplit(":", 1)[0]
         short = path.split("site-packages/")[-1].split("/lib/python3")[-1].lstrip("/")
         functions[f"`{name}` ({short})"] += count
@@ -124,7 +126,7 @@ def section(profiles: dict[str, Counter]) -> str:
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     header = " | ".join(profiles)
     fixed = innermost(profiles[fixed_name()])
-    total = sum(fixed.values())
+    total = sum(profiles[fixed_name()].values())
     functions = "\n".join(
         f"| {name} | {100 * count / total:.1f}% |" for name, count in fixed.most_common(TOP)
     )
