@@ -41,8 +41,9 @@ def bench(session: nox.Session) -> None:
 
     Needs a Docker engine, the base images (.ci/provision) and wrk
     (`apt-get install wrk`). `-- --quick` skips the PGO build of CPython and
-    shortens the load runs; `-- --serving-only`, `-- --profile-only`,
-    `-- --runtime-only` and `-- --bytecode-only` rerun one section. Build the
+    shortens the load runs; `-- --serving-only`, `-- --open-loop-only` (needs
+    hey: `apt-get install hey`), `-- --profile-only`, `-- --runtime-only` and
+    `-- --bytecode-only` rerun one section. Build the
     official stand-in with STANDIN_PGO=1 bash .ci/provision to compare like
     with like.
     """

@@ -17,7 +17,7 @@ from statistics import geometric_mean
 
 from images import DOCKER, SOURCE_URL
 from measures import CPUS, cpu_speed
-from projects import BENCH, ROOT, log, sh, tool_env
+from projects import BENCH, ROOT, image_tag, log, sh, tool_env
 from report import machine, write
 
 FRAME_POINTERS = "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer"
@@ -32,7 +32,7 @@ BUILDS = [
 
 
 def build(index: int, configure: str, cflags: str, pgo: bool) -> tuple[str, float]:
-    tag = f"slipway-bench/cpython-flags-{index}"
+    tag = image_tag(f"cpython flags {index}")
     source = json.loads((ROOT / "cookiecutter.json").read_text())["_source_pythons"]["3.13"]
     started = time.monotonic()
     sh(

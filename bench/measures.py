@@ -1,18 +1,21 @@
 """Measuring a running image: containers pinned to CPUs, wrk's load, memory,
 and Python's speed inside the image."""
 
+import itertools
 import json
 import os
 import re
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from images import DOCKER, Container, container, exported_size
-from projects import BENCH, sh
+from projects import BENCH, TAG_PREFIX, sh
 
 CPUS = 1  # the main table's containers get one CPU: the comparison is per CPU
+STARTED = itertools.count()  # names this run's containers apart
 
 
 def cpu_sets(cpus: int) -> tuple[str, str | None]:
@@ -24,18 +27,48 @@ def cpu_sets(cpus: int) -> tuple[str, str | None]:
     return ",".join(map(str, available)), None  # wrk shares the container's CPUs
 
 
+def load_pin(cpus: int) -> list[str]:
+    """The prefix that runs a load generator on the CPUs a container of `cpus` leaves."""
+    _, spare = cpu_sets(cpus)
+    return ["taskset", "-c", spare] if spare else []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def loopback_command(tag: str, port: int) -> tuple[str, ...]:
+    """The image's command, bound to 127.0.0.1:`port` instead of its own address:
+    its `-b`/`--bind` value replaced, or `--bind` added for its entrypoint."""
+    command = json.loads(sh(DOCKER, "image", "inspect", "-f", "{{json .Config.Cmd}}", tag)) or []
+    bind = f"127.0.0.1:{port}"
+    flags = [i for i, arg in enumerate(command) if arg in ("-b", "--bind")]
+    if not flags:
+        return (*command, "--bind", bind)
+    return tuple(bind if i - 1 in flags else arg for i, arg in enumerate(command))
+
+
 @contextmanager
-def running(tag: str, env: dict, cpus: int) -> Iterator[Container]:
-    """The image, hardened, on `cpus` CPUs (pinned apart from wrk's), serving
-    /healthz at its own address; removed after. WORKERS_PER_CPU in `env` sets
-    WEB_CONCURRENCY."""
+def running(tag: str, env: dict, cpus: int, loopback: bool = False) -> Iterator[Container]:
+    """The image, hardened, on `cpus` CPUs (pinned apart from the load's), serving
+    /healthz at its own address, or with `loopback` on the host's network at a
+    free port of 127.0.0.1 (no bridge, no port proxy); removed after.
+    WORKERS_PER_CPU in `env` sets WEB_CONCURRENCY."""
     env = dict(env)
     if "WORKERS_PER_CPU" in env:
         env["WEB_CONCURRENCY"] = int(env.pop("WORKERS_PER_CPU")) * cpus
+    command, at, network = (), None, []
+    if loopback:
+        at = ("127.0.0.1", free_port())
+        env["PORT"] = at[1]  # for the image's own HEALTHCHECK
+        command, network = loopback_command(tag, at[1]), ["--network", "host"]
     settings = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
     cpuset, _ = cpu_sets(cpus)
-    pinned = ["--cpus", str(cpus), "--cpuset-cpus", cpuset, *settings]
-    with container(tag, *pinned, published=False, timeout=60) as started:
+    name = re.sub(r"[^\w.-]+", "-", f"{TAG_PREFIX}{os.getpid()}-{next(STARTED)}")
+    pinned = ["--name", name, "--cpus", str(cpus), "--cpuset-cpus", cpuset, *network, *settings]
+    with container(tag, *pinned, command=command, published=False, timeout=60, at=at) as started:
         yield started
 
 
@@ -72,9 +105,7 @@ def idle_mib(started: Container) -> float:
 
 
 def wrk(url: str, connections: int, seconds: int, cpus: int) -> dict:
-    _, wrk_cpus = cpu_sets(cpus)
-    pin = ["taskset", "-c", wrk_cpus] if wrk_cpus else []
-    command = [*pin, "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [*load_pin(cpus), "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -83,6 +114,30 @@ def wrk(url: str, connections: int, seconds: int, cpus: int) -> dict:
         "requests": int(re.search(r"(\d+) requests in", out)[1]),
         "p99_ms": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]),
         "errors": errors + (int(non_2xx[1]) if non_2xx else 0),
+    }
+
+
+def hey(url: str, rate: float, connections: int, seconds: float, cpus: int) -> dict:
+    """`rate` requests/s offered for `seconds`, each connection at its share of it
+    (hey -q), whatever the answers' pace: what came back, its p50 and p99, and
+    errors (failed requests and answers other than 2xx)."""
+    each = f"{rate / connections:g}"
+    pin = load_pin(cpus)
+    threads = ["-cpus", "1"] if pin else []  # its Go threads stay on the spare CPU
+    command = [*pin, "hey", *threads, "-c", str(connections), "-q", each, "-z", f"{seconds}s"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    codes = {int(code): int(n) for code, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)}
+    ok = sum(n for code, n in codes.items() if 200 <= code < 300)
+    failures = out.partition("Error distribution:")[2]  # absent when none failed
+    failed = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]", failures, re.M))
+    total_s = float(re.search(r"Total:\s+([\d.]+) secs", out)[1])
+    quantile = {q: float(s) * 1000 for q, s in re.findall(r"(\d+)% in ([\d.]+) secs", out)}
+    return {
+        "offered": rate,
+        "rps": ok / total_s,
+        "p50_ms": quantile.get("50"),
+        "p99_ms": quantile.get("99"),
+        "errors": failed + sum(codes.values()) - ok,
     }
 
 

@@ -2,6 +2,7 @@
 routes, locked, and built into images as a user would (`nox -s image`, then
 `hatch build` and `docker build` for the timed rebuilds)."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from images import DOCKER  # the tests' Docker client
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
+# Where this run's images are tagged: another prefix keeps runs that share an engine apart.
+TAG_PREFIX = os.environ.get("BENCH_TAG_PREFIX", "slipway-bench/")
 
 
 @dataclass
@@ -148,4 +151,4 @@ def touch_source(project: Path) -> None:
 
 
 def image_tag(name: str) -> str:
-    return "slipway-bench/" + re.sub(r"\W+", "-", name).strip("-").lower()
+    return TAG_PREFIX + re.sub(r"\W+", "-", name).strip("-").lower()

@@ -83,7 +83,7 @@ def replace_section(document: str, new: str) -> str:
 
 
 # Sections written by hand, which a run keeps as they are.
-KEPT = ("## Figures from earlier runs",)
+KEPT = ("## Below saturation: findings and changes", "## Figures from earlier runs")
 
 
 def kept_sections(document: str) -> str:
@@ -100,7 +100,7 @@ def write(path: Path, text: str, section: bool = False) -> None:
     """The document, or one section of it (`text` starts with its heading)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = text
-    if section:
+    if section and path.exists():
         document = replace_section(path.read_text(), text)
     elif path.exists() and (kept := kept_sections(path.read_text())):
         document = text.rstrip("\n") + "\n\n" + kept + "\n"

@@ -3,6 +3,7 @@
     nox -s bench                     # every variant, writes docs/benchmarks.md
     nox -s bench -- --quick          # source base without PGO, shorter load runs
     nox -s bench -- --serving-only   # only the serving section (bench/serving.py)
+    nox -s bench -- --open-loop-only # only latency at fixed rates (bench/open_loop.py)
     nox -s bench -- --profile-only   # only where a worker's time goes (bench/worker_profile.py)
     nox -s bench -- --bytecode-only  # only the bytecode section (bench/bytecode.py)
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from statistics import geometric_mean
 
 import bytecode
+import open_loop
 import runtimes
 import serving
 import worker_profile
@@ -92,11 +94,18 @@ def sections(workdir: Path, quick: bool) -> dict:
     """Each section that runs alone (`--NAME-only`): how to measure and write it."""
     rounds = 3 if quick else 10
     serving_rounds, serving_seconds = (1, 3) if quick else (3, 6)
+    rates = open_loop.QUICK_RATES if quick else open_loop.RATES
     return {
         "serving": lambda: serving.section(
             serving.measure(workdir, serving_rounds, serving_seconds),
             serving_rounds,
             serving_seconds,
+        ),
+        "open-loop": lambda: open_loop.section(
+            open_loop.measure(workdir, serving_rounds, serving_seconds, rates),
+            serving_rounds,
+            serving_seconds,
+            rates,
         ),
         "profile": lambda: worker_profile.section(
             worker_profile.measure(serving.images(workdir)["default"], workdir)
@@ -111,16 +120,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="no PGO build, 5 s load runs")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/slipway-bench"))
-    for name in ("serving", "profile", "runtime", "bytecode"):
+    for name in ("serving", "open-loop", "profile", "runtime", "bytecode"):
         parser.add_argument(
             f"--{name}-only", action="store_true", help=f"only the {name} section of --output"
         )
     options = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("[bench] wrk is missing: apt-get install wrk")
+    for tool in ("wrk", "hey"):  # closed loop and open loop
+        if not shutil.which(tool):
+            sys.exit(f"[bench] {tool} is missing: apt-get install {tool}")
     measured = sections(options.workdir, options.quick)
     for name, section in measured.items():
-        if getattr(options, f"{name}_only"):
+        if getattr(options, f"{name.replace('-', '_')}_only"):
             write(options.output, section(), section=True)
             return
     shutil.rmtree(options.workdir, ignore_errors=True)

@@ -19,6 +19,9 @@ from images import (
     require_images,
 )
 
+# Where the session's images are tagged: another prefix keeps suites sharing an engine apart.
+TAG_PREFIX = os.environ.get("SLIPWAY_TEST_TAG_PREFIX", "slipway-test/")
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("reliability", "the reliability cases (tests/test_reliability.py)")
@@ -104,7 +107,7 @@ def build_base(cookies_session, docker_env, template_git, tmp_path_factory):
         template_repo.git(project, "init", "-q")
         template_repo.commit_all(project, "baked")
         nox(project, docker_env, "-s", "lock")
-        tag = f"slipway-test/{name}:latest"
+        tag = f"{TAG_PREFIX}{name}:latest"
         started = time.monotonic()
         build_args = [arg for value in build_args for arg in ("--build-arg", value)]
         output = nox(project, docker_env, "-s", "image", "--", "--tag", tag, *build_args)

@@ -212,17 +212,21 @@ def container(
     hardened: bool = True,
     published: bool = True,
     timeout: float = 30,
+    at: tuple[str, int] | None = None,
 ) -> Iterator[Container]:
     """The image running and serving /healthz; removed after. Reached on a
     loopback port, or, not `published`, at the container's own address (load
-    tests: Docker's port proxy would spend CPU of its own). Hardened as
-    production runs it, unless `options` say how instead."""
-    publish = ["--publish", "127.0.0.1::8000"] if published else []
+    tests: Docker's port proxy would spend CPU of its own), or `at` the host
+    and port it binds on the host's network. Hardened as production runs it,
+    unless `options` say how instead."""
+    publish = ["--publish", "127.0.0.1::8000"] if published and not at else []
     run_options = ["--detach", *publish, *options, *(HARDENED if hardened else ())]
     started = time.monotonic()
     cid = docker("run", *run_options, tag, *command).stdout.strip()
     try:
-        if published:
+        if at:
+            host, port = at
+        elif published:
             host = "127.0.0.1"
             port = int(docker("port", cid, "8000/tcp").stdout.splitlines()[0].rsplit(":", 1)[1])
         else:

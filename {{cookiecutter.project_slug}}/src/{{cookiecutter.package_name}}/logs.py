@@ -44,12 +44,8 @@ ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0x100)
     ord('"'): '\\"',
     ord("\\"): "\\\\",
 }
-
-
-def escaped(value: str | None) -> str:
-    if not value:
-        return "-"
-    return value.translate(ESCAPES) if NEEDS_ESCAPE.search(value) else value
+# The text line's fields that are quoted or may carry a client's bytes, in its order.
+QUOTED = ("method", "path", "protocol", "referer", "user_agent", "request_id")
 
 
 def fit_to_pipe(fields: dict, format_line: Callable[[dict], str]) -> str:
@@ -201,10 +197,11 @@ class AccessLogger(Logger):
         if now != second:  # one strftime a second, not one a request
             stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
             self.clock = (now, stamp)
-        method, path, protocol, referer, agent, request_id = (
-            escaped(fields[name])
-            for name in ("method", "path", "protocol", "referer", "user_agent", "request_id")
-        )
+        quoted = [fields[name] or "-" for name in QUOTED]
+        # One search over all of them: a line rarely has anything to escape.
+        if NEEDS_ESCAPE.search("".join(quoted)):
+            quoted = [value.translate(ESCAPES) for value in quoted]
+        method, path, protocol, referer, agent, request_id = quoted
         return (
             f'{fields["remote_addr"] or "-"} - - [{stamp}] "{method} {path} {protocol}" '
             f'{fields["status"]} {fields["bytes"]} "{referer}" "{agent}" '
