@@ -255,3 +255,17 @@ def test_rejected_on_the_command_line(tmp_path, answers, field):
     assert len(reasons) == 1, result.stderr
     assert reasons[0].startswith(f"slipway: {field} ")
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def left_out_names(script: str) -> set[str]:
+    """The STDLIB_LEFT_OUT set literal of a generated script."""
+    tree = ast.parse((ROOT / "{{cookiecutter.project_slug}}" / "scripts" / script).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == "STDLIB_LEFT_OUT":
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{script} has no STDLIB_LEFT_OUT")
+
+
+def test_the_probe_checks_what_the_runtime_root_leaves_out():
+    """runtime_root.py leaves these modules out; probe_image.py checks the same ones."""
+    assert left_out_names("runtime_root.py") == left_out_names("probe_image.py")

@@ -4,7 +4,12 @@ Each base is baked, locked, built with `nox -s image` (which runs the image
 checks of scripts/check_image.py), then probed further here.
 """
 
+import base64
+import csv
+import hashlib
+import io
 import json
+import posixpath
 import re
 import subprocess
 import sys
@@ -137,6 +142,44 @@ def test_source_change_keeps_dependencies_cached(default_image, docker_env):
     print(f"\n[debian-trixie] source-only rebuild: {time.monotonic() - started:.1f} s")
     assert step_cached(log, "-r /wheelhouse/requirements.txt"), log[-4000:]
     assert not step_cached(log, "-r /project/requirements.txt"), log[-4000:]
+
+
+def test_scanners_see_the_files_that_are_there(default_image):
+    """What was removed in the build is gone from the records too: every
+    RECORD line of the venv and every dpkg md5sums line names a file of the
+    image with that content, and no test suite or C source is left."""
+    contents, problems = {}, []
+    with exported(default_image["tag"]) as members:
+        for member, tar in members:
+            if member.isfile():
+                contents[member.name] = tar.extractfile(member).read()
+            elif member.issym():
+                contents[member.name] = member
+    site = next(n for n in contents if n.endswith("/site-packages/flask/__init__.py"))
+    site = site.removesuffix("flask/__init__.py")
+    for name in [n for n in contents if n.startswith(site) and n.endswith(".dist-info/RECORD")]:
+        for row in csv.reader(io.StringIO(contents[name].decode())):
+            path = posixpath.normpath(site + row[0])
+            if path not in contents:
+                problems.append(f"{name}: {row[0]} is not in the image")
+            elif row[1]:
+                digest = hashlib.sha256(contents[path]).digest()
+                if row[1] != "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode():
+                    problems.append(f"{name}: {row[0]} has another hash")
+    for name in [n for n in contents if n.endswith(".md5sums")]:
+        for line in contents[name].decode().splitlines():
+            digest, path = line.split("  ", 1)
+            top, _, rest = path.partition("/")
+            if isinstance(contents.get(top), tarfile.TarInfo):  # merged /usr: lib -> usr/lib
+                path = f"{contents[top].linkname}/{rest}"
+            data = contents.get(path)
+            if not isinstance(data, bytes) or hashlib.md5(data).hexdigest() != digest:
+                problems.append(f"{name}: {path} is not in the image with that checksum")
+    assert not problems, "\n".join(problems[:20])
+    never_run = re.compile(r"/tests/|\.(c|h|cpp)$")
+    leftovers = [n for n in contents if n.startswith(site) and never_run.search(n)]
+    assert not leftovers, leftovers[:20]
+    assert len(contents) > 1000  # the export was read
 
 
 def test_two_clean_builds_give_the_same_digest(default_image, docker_env, tmp_path):

@@ -3,13 +3,15 @@
     python scripts/check_image.py IMAGE [--platform linux/arm64] [--minimal]
 
 Inspects what is inside with the image's own Python (scripts/probe_image.py:
-no shell needed), starts the image hardened (read-only root, no
-capabilities, no privilege gain), waits for it to serve and to turn healthy,
-stops it with SIGTERM, and prints one line per finding. --minimal: the image
-must have no shell and no package manager, and a dpkg status entry per
-package. --platform: the image's platform, when it is not this machine's
-(run through emulation, with longer waits). Exits 1 on the first failed
-check. Uses only the standard library and the docker CLI ($DOCKER).
+no shell needed; every module of the standard library and of the venv
+imported), starts the image hardened (read-only root, no capabilities, no
+privilege gain), waits for it to serve and to turn healthy, stops it with
+SIGTERM, and prints one line per finding. --minimal: the image must have no
+shell and no package manager, a dpkg status entry per package, and none of
+the standard library that scripts/runtime_root.py leaves out. --platform:
+the image's platform, when it is not this machine's (run through emulation,
+with longer waits). Exits 1 on the first failed check. Uses only the
+standard library and the docker CLI ($DOCKER).
 """
 
 import argparse
@@ -94,11 +96,12 @@ def engine_host() -> str:
     return f"[{url.hostname}]" if ":" in url.hostname else url.hostname
 
 
-def probe(image: str) -> dict:
+def probe(image: str, minimal: bool) -> dict:
     """What scripts/probe_image.py finds, run hardened by the image's Python."""
     command = [DOCKER, "run", "--rm", "--interactive", *RUN, *HARDENED, "--entrypoint", "python"]
+    flags = ["--minimal"] if minimal else []
     result = subprocess.run(
-        [*command, image, "-"], input=PROBE.read_text(), capture_output=True, text=True
+        [*command, image, "-", *flags], input=PROBE.read_text(), capture_output=True, text=True
     )
     if result.returncode != 0:
         fail(f"the probe failed inside the image:\n{result.stderr.strip()}")
@@ -112,7 +115,7 @@ def main(image: str, minimal: bool) -> None:
         fail(f"{image} is for {found}, not {RUN[1]}")
     unpacked, stored_mb = exported_size(image) / 1e6, int(stored) / 1e6
     print(f"image {image}: {found}, {unpacked:.1f} MB, {layers} layers ({stored_mb:.1f} MB stored)")
-    check_contents(probe(image), minimal)
+    check_contents(probe(image, minimal), minimal)
     check_serving(image)
 
 
@@ -150,12 +153,21 @@ def check_contents(inside: dict, minimal: bool) -> None:
         fail(
             "standard-library modules that do not import:\n" + "\n".join(inside["import_failures"])
         )
+    if inside["left_out_present"]:
+        fail(
+            "modules the minimal runtime leaves out are present (scripts/runtime_root.py): "
+            + ", ".join(inside["left_out_present"])
+        )
     print(f"Python {inside['python']}: {inside['modules']} standard-library modules import")
     if inside["extension_failures"]:
         fail(
             "compiled files in the venv that do not load (a library the image lacks):\n"
             + "\n".join(inside["extension_failures"])
         )
+    venv = inside["venv_imports"]
+    if venv["failures"]:
+        fail("modules of the venv that do not import:\n" + "\n".join(venv["failures"]))
+    print(f"the venv's {venv['modules']} modules import")
     if inside["locale"].startswith("error"):
         fail(f"the locale LANG names cannot be set: {inside['locale']}")
     if inside["woff2_type"] != "font/woff2":
