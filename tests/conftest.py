@@ -13,6 +13,7 @@ from images import (
     DOCKER,
     FROM_GIT,
     REGISTRY,
+    TEST_IMAGES,
     engine_problem,
     nox,
     registry_problem,
@@ -104,7 +105,7 @@ def build_base(cookies_session, docker_env, template_git, tmp_path_factory):
         template_repo.git(project, "init", "-q")
         template_repo.commit_all(project, "baked")
         nox(project, docker_env, "-s", "lock")
-        tag = f"slipway-test/{name}:latest"
+        tag = f"{TEST_IMAGES}/{name}:latest"
         started = time.monotonic()
         build_args = [arg for value in build_args for arg in ("--build-arg", value)]
         output = nox(project, docker_env, "-s", "image", "--", "--tag", tag, *build_args)

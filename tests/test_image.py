@@ -25,6 +25,7 @@ from answers import AWKWARD
 from images import (
     BASES,
     DOCKER,
+    TEST_IMAGES,
     build,
     container,
     docker,
@@ -70,7 +71,7 @@ def test_image_checks_pass(built):
 def test_the_arm64_image_is_built_and_checked_under_emulation(default_image, docker_env):
     """`nox -s image -- --platform linux/arm64` on this amd64 machine: the
     arm64 wheelhouse, every RUN step through qemu, and every check."""
-    tag = "slipway-test/debian-trixie:arm64"
+    tag = f"{TEST_IMAGES}/debian-trixie:arm64"
     started = time.monotonic()
     output = nox(
         default_image["project"],
@@ -328,7 +329,7 @@ def test_a_native_sdist_is_built_in_the_image_only(cookies_session, docker_env):
         text = text.replace(old, new)
     pyproject.write_text(text + '\n[tool.uv.pip]\nfind-links = ["vendor"]\n')
     nox(project, docker_env, "-s", "lock")
-    tag = "slipway-test/native-sdist:latest"
+    tag = f"{TEST_IMAGES}/native-sdist:latest"
     packages = "SDIST_BUILD_PACKAGES=gcc libc6-dev python3-dev libyaml-dev"
     started = time.monotonic()
     try:
@@ -382,7 +383,7 @@ def test_the_image_check_finds_a_missing_library(default_image, docker_env, tmp_
         for member, source in members:
             if removed not in member.name:
                 target.addfile(member, source.extractfile(member) if member.isfile() else None)
-    tag = "slipway-test/missing-library:latest"
+    tag = f"{TEST_IMAGES}/missing-library:latest"
     config = ["--change", "USER 10001:10001", "--change", "ENV PATH=/opt/app/venv/bin"]
     docker("import", *config, str(stripped), tag)
     try:
