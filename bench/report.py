@@ -83,7 +83,7 @@ def replace_section(document: str, new: str) -> str:
 
 
 # Sections written by hand, which a run keeps as they are.
-KEPT = ("## Figures from earlier runs",)
+KEPT = ("## Size and cold build", "## Figures from earlier runs")
 
 
 def kept_sections(document: str) -> str:
