@@ -83,7 +83,11 @@ def replace_section(document: str, new: str) -> str:
 
 
 # Sections written by hand, which a run keeps as they are.
-KEPT = ("## Below saturation: findings and changes", "## Figures from earlier runs")
+KEPT = (
+    "## Below saturation: findings and changes",
+    "## Size and cold build",
+    "## Figures from earlier runs",
+)
 
 
 def kept_sections(document: str) -> str:

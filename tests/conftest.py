@@ -13,14 +13,12 @@ from images import (
     DOCKER,
     FROM_GIT,
     REGISTRY,
+    TEST_IMAGES,
     engine_problem,
     nox,
     registry_problem,
     require_images,
 )
-
-# Where the session's images are tagged: another prefix keeps suites sharing an engine apart.
-TAG_PREFIX = os.environ.get("SLIPWAY_TEST_TAG_PREFIX", "slipway-test/")
 
 
 def pytest_addoption(parser):
@@ -107,7 +105,7 @@ def build_base(cookies_session, docker_env, template_git, tmp_path_factory):
         template_repo.git(project, "init", "-q")
         template_repo.commit_all(project, "baked")
         nox(project, docker_env, "-s", "lock")
-        tag = f"{TAG_PREFIX}{name}:latest"
+        tag = f"{TEST_IMAGES}/{name}:latest"
         started = time.monotonic()
         build_args = [arg for value in build_args for arg in ("--build-arg", value)]
         output = nox(project, docker_env, "-s", "image", "--", "--tag", tag, *build_args)

@@ -25,6 +25,8 @@ DOCKER = os.environ.get("DOCKER") or (
 
 
 SLUG_DIR = "{{cookiecutter.project_slug}}"
+# The repository the tests tag their images in: another on a machine others build on too.
+TEST_IMAGES = os.environ.get("SLIPWAY_TEST_IMAGES", "slipway-test")
 
 # The CPython that cookiecutter.json pins for base=source: the same upstream
 # tarball python.org serves (same sha256), from Debian's mirror, which

@@ -1,5 +1,7 @@
 """Run inside a generated image by its own Python, from stdin: is the runtime
-root the template assembled complete? Prints one JSON object.
+root the template assembled complete? Prints one JSON object. Arguments: the
+modules the minimal runtime leaves out (runtime_root.py's STDLIB_LEFT_OUT),
+which must be absent and needed by nothing left in.
 
 Guards the template's construction (runtime_root.py's package list), which a
 team's own change rarely touches, so it lives here and not in the project's
@@ -26,6 +28,7 @@ LEFT_OUT = {"antigravity", "this", "idlelib", "turtledemo", "test", "_pyrepl"}
 # message for a module it packages apart (tkinter for turtle, _gdbm for dbm.gnu).
 ELSEWHERE = {"_ios_support", "encodings.mbcs", "encodings.oem"}
 ELSEWHERE_MESSAGES = ("win32 only", "please install the python3-")
+STDLIB_LEFT_OUT = set(sys.argv[1:])
 
 
 def stdlib_modules() -> list[str]:
@@ -47,16 +50,23 @@ def installed(name: str) -> bool:
         return False
 
 
+def left_out(name: str) -> bool:
+    """A module of STDLIB_LEFT_OUT, or of a package there."""
+    parts = name.split(".")
+    return any(".".join(parts[: i + 1]) in STDLIB_LEFT_OUT for i in range(len(parts)))
+
+
 def import_failures(modules: list[str]) -> list[str]:
     """Installed modules that do not import: a missing shared library shows
-    here. A module another one needs but Debian packages apart is no failure."""
+    here, and so does a module that needs one the runtime left out. A module
+    another one needs but Debian packages apart is no failure."""
     failures = []
     warnings.simplefilter("ignore")  # deprecated modules still import
     for name in modules:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name and installed(error.name):
+            if error.name and (installed(error.name) or left_out(error.name)):
                 failures.append(f"{name}: {error}")
         except ImportError as error:
             if not any(message in str(error) for message in ELSEWHERE_MESSAGES):
@@ -85,6 +95,10 @@ def main() -> None:
     report = {
         "modules": len(modules),
         "import_failures": import_failures(modules),
+        # Those built into the interpreter (xxsubtype in 3.11) cannot be left out.
+        "left_out_present": sorted(
+            n for n in STDLIB_LEFT_OUT - set(sys.builtin_module_names) if installed(n)
+        ),
         "locale": set_locale,
         # Not in Python's own table: read from /etc/mime.types.
         "woff2_type": mimetypes.guess_type("font.woff2")[0],

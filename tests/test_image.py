@@ -4,8 +4,14 @@ Each base is baked, locked, built with `nox -s image` (which runs the image
 checks of checks/check_image.py), then probed further here.
 """
 
+import ast
+import base64
 import contextlib
+import csv
+import hashlib
+import io
 import json
+import posixpath
 import re
 import subprocess
 import sys
@@ -13,7 +19,7 @@ import tarfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +29,7 @@ from images import (
     BASES,
     DOCKER,
     HARDENED,
+    TEST_IMAGES,
     build,
     container,
     docker,
@@ -67,7 +74,7 @@ def test_image_checks_pass(built):
 def test_the_arm64_image_is_built_and_checked_under_emulation(default_image, docker_env):
     """`nox -s image -- --platform linux/arm64` on this amd64 machine: the
     arm64 wheelhouse, every RUN step through qemu, and every check."""
-    tag = "slipway-test/debian-trixie:arm64"
+    tag = f"{TEST_IMAGES}/debian-trixie:arm64"
     started = time.monotonic()
     output = nox(
         default_image["project"],
@@ -98,18 +105,33 @@ def test_the_arm64_image_is_built_and_checked_under_emulation(default_image, doc
 PROBE = Path(__file__).with_name("runtime_probe.py")
 
 
-def probe_root(tag: str) -> dict:
+def probe_root(tag: str, left_out: Iterable[str] = ()) -> dict:
     """What tests/runtime_probe.py finds in the image, run hardened by its Python."""
     command = ["run", "--rm", "--interactive", *HARDENED, "--entrypoint", "python", tag, "-"]
-    return json.loads(docker(*command, input=PROBE.read_text()).stdout.splitlines()[-1])
+    output = docker(*command, *left_out, input=PROBE.read_text()).stdout
+    return json.loads(output.splitlines()[-1])
+
+
+def stdlib_left_out(project: Path) -> set[str]:
+    """The minimal runtime's STDLIB_LEFT_OUT (none for the slim runtime)."""
+    script = project / "docker" / "runtime_root.py"
+    if not script.exists():
+        return set()
+    for node in ast.parse(script.read_text()).body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == "STDLIB_LEFT_OUT":
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{script} has no STDLIB_LEFT_OUT")
 
 
 def test_the_runtime_root_is_complete(built):
     """Every standard-library module imports (a library the root lacks shows
-    here, named), and the files Python reads from the OS are there."""
-    found = probe_root(built["tag"])
+    here, named), none that the minimal runtime leaves out is there or needed,
+    and the files Python reads from the OS are there."""
+    left_out = stdlib_left_out(built["project"])
+    found = probe_root(built["tag"], sorted(left_out))
     print(f"[{built['name']}] {found['modules']} standard-library modules import")
     assert found["import_failures"] == []
+    assert found["left_out_present"] == []
     assert found["modules"] > 300
     assert found["locale"] == "C.UTF-8"
     assert found["woff2_type"] == "font/woff2"  # /etc/mime.types
@@ -161,6 +183,44 @@ def test_source_change_keeps_dependencies_cached(default_image, docker_env):
     print(f"\n[debian-trixie] source-only rebuild: {time.monotonic() - started:.1f} s")
     assert step_cached(log, "-r /wheelhouse/requirements.txt"), log[-4000:]
     assert not step_cached(log, "-r /project/requirements.txt"), log[-4000:]
+
+
+def test_scanners_see_the_files_that_are_there(default_image):
+    """What was removed in the build is gone from the records too: every
+    RECORD line of the venv and every dpkg md5sums line names a file of the
+    image with that content, and no test suite or C source is left."""
+    contents, problems = {}, []
+    with exported(default_image["tag"]) as members:
+        for member, tar in members:
+            if member.isfile():
+                contents[member.name] = tar.extractfile(member).read()
+            elif member.issym():
+                contents[member.name] = member
+    site = next(n for n in contents if n.endswith("/site-packages/flask/__init__.py"))
+    site = site.removesuffix("flask/__init__.py")
+    for name in [n for n in contents if n.startswith(site) and n.endswith(".dist-info/RECORD")]:
+        for row in csv.reader(io.StringIO(contents[name].decode())):
+            path = posixpath.normpath(site + row[0])
+            if path not in contents:
+                problems.append(f"{name}: {row[0]} is not in the image")
+            elif row[1]:
+                digest = hashlib.sha256(contents[path]).digest()
+                if row[1] != "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode():
+                    problems.append(f"{name}: {row[0]} has another hash")
+    for name in [n for n in contents if n.endswith(".md5sums")]:
+        for line in contents[name].decode().splitlines():
+            digest, path = line.split("  ", 1)
+            top, _, rest = path.partition("/")
+            if isinstance(contents.get(top), tarfile.TarInfo):  # merged /usr: lib -> usr/lib
+                path = f"{contents[top].linkname}/{rest}"
+            data = contents.get(path)
+            if not isinstance(data, bytes) or hashlib.md5(data).hexdigest() != digest:
+                problems.append(f"{name}: {path} is not in the image with that checksum")
+    assert not problems, "\n".join(problems[:20])
+    never_run = re.compile(r"/tests/|\.(c|h|cpp)$")
+    leftovers = [n for n in contents if n.startswith(site) and never_run.search(n)]
+    assert not leftovers, leftovers[:20]
+    assert len(contents) > 1000  # the export was read
 
 
 def test_two_clean_builds_give_the_same_digest(default_image, docker_env, tmp_path):
@@ -309,7 +369,7 @@ def test_a_native_sdist_is_built_in_the_image_only(cookies_session, docker_env):
         text = text.replace(old, new)
     pyproject.write_text(text + '\n[tool.uv.pip]\nfind-links = ["vendor"]\n')
     nox(project, docker_env, "-s", "lock")
-    tag = "slipway-test/native-sdist:latest"
+    tag = f"{TEST_IMAGES}/native-sdist:latest"
     packages = "SDIST_BUILD_PACKAGES=gcc libc6-dev python3-dev libyaml-dev"
     started = time.monotonic()
     try:
@@ -350,6 +410,11 @@ MISSING_FILES = {
         "TLS trusts 0 certificate authorities",
         r"the CA bundle is missing$",
     ),
+    "venv-module": (
+        "site-packages/itsdangerous/signer.py",
+        "modules of the venv that do not import",
+        r"^itsdangerous: ModuleNotFoundError: No module named 'itsdangerous\.signer'",
+    ),
 }
 
 
@@ -361,7 +426,7 @@ def image_without(image: str, removed: str, tmp_path: Path) -> Iterator[str]:
         for member, source in members:
             if removed not in member.name:
                 target.addfile(member, source.extractfile(member) if member.isfile() else None)
-    tag = "slipway-test/without-a-file:latest"
+    tag = f"{TEST_IMAGES}/without-a-file:latest"
     config = ["--change", "USER 10001:10001", "--change", "ENV PATH=/opt/app/venv/bin"]
     docker("import", *config, str(stripped), tag)
     try:

@@ -3,13 +3,13 @@
     python checks/check_image.py IMAGE [--platform linux/arm64] [--minimal]
 
 Inspects what is inside with the image's own Python (checks/probe_image.py:
-no shell needed), starts the image hardened (read-only root, no
-capabilities, no privilege gain), waits for it to serve and to turn healthy,
-stops it with SIGTERM, and prints one line per finding. --minimal: the image
-must have no shell and no package manager, and a dpkg status entry per
-package. --platform: the image's platform, when it is not this machine's
-(run through emulation, with longer waits). Exits 1 on the first failed
-check. Uses only the standard library and the docker CLI ($DOCKER).
+no shell needed; every module of the venv imported), starts the image
+hardened (read-only root, no capabilities, no privilege gain), waits for it
+to serve and to turn healthy, stops it with SIGTERM, and prints one line per
+finding. --minimal: the image must have no shell and no package manager, and
+a dpkg status entry per package. --platform: the image's platform, when it is
+not this machine's (run through emulation, with longer waits). Exits 1 on the
+first failed check. Uses only the standard library and the docker CLI ($DOCKER).
 """
 
 import argparse
@@ -151,12 +151,15 @@ def check_contents(inside: dict, minimal: bool) -> None:
             "compiled files in the venv that do not load (a library the image lacks):\n"
             + "\n".join(inside["extension_failures"])
         )
+    venv = inside["venv_imports"]
+    if venv["failures"]:
+        fail("modules of the venv that do not import:\n" + "\n".join(venv["failures"]))
     if inside["authorities"] < 100:
         fail(
             f"TLS trusts {inside['authorities']} certificate authorities: the CA bundle is missing"
         )
     print(
-        f"Python {inside['python']}; the venv's compiled files load; "
+        f"Python {inside['python']}; the venv's {venv['modules']} modules import; "
         f"TLS trusts {inside['authorities']} CAs"
     )
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import ssl
+import subprocess
 import sys
 
 VENV = "/opt/app/venv"
@@ -16,6 +17,35 @@ BUILD_TOOLS = ["gcc", "cc", "make", "pip", "pip3"]
 SHELLS_AND_INSTALLERS = ["sh", "bash", "dash", "apt", "apt-get", "dpkg"]
 SYSTEM_BIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STATUS = "/var/lib/dpkg/status.d"
+# Every module of the venv imported, in a process of its own: an import may patch
+# or print. A module missing from the venv is an optional dependency (tornado).
+VENV_IMPORTS = """
+import importlib, json, pkgutil, re, sys, warnings
+warnings.simplefilter("ignore")
+site = next(p for p in sys.path if p.endswith("site-packages"))
+tops = {m.name for m in pkgutil.iter_modules([site])}
+
+def optional(error):
+    while error is not None:
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name.split(".")[0] not in tops
+        error = error.__cause__ or error.__context__
+    return False
+
+failures, count = [], 0
+report, sys.stdout = sys.stdout, sys.stderr
+for module in pkgutil.walk_packages([site], onerror=lambda name: None):
+    # Programs, and modules for Windows (click._winconsole, gevent.win32util).
+    if module.name.endswith("__main__") or re.match(r"_?win", module.name.rsplit(".")[-1]):
+        continue
+    count += 1
+    try:
+        importlib.import_module(module.name)
+    except Exception as error:
+        if not optional(error):
+            failures.append(f"{module.name}: {type(error).__name__}: {error}")
+print(json.dumps({"modules": count, "failures": failures}), file=report)
+"""
 
 
 def extension_failures() -> list[str]:
@@ -34,6 +64,19 @@ def extension_failures() -> list[str]:
     return failures
 
 
+def venv_imports() -> dict:
+    """The venv's modules, each imported: how many, and which fail."""
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", VENV_IMPORTS], capture_output=True, text=True, timeout=120
+        )
+    except subprocess.TimeoutExpired:
+        return {"modules": 0, "failures": ["the import walk did not end within 120 s"]}
+    if result.returncode != 0:
+        return {"modules": 0, "failures": [f"the import walk failed: {result.stderr.strip()}"]}
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 def main() -> None:
     path = f"{os.environ.get('PATH', '')}:{SYSTEM_BIN}"
     found = [t for t in BUILD_TOOLS if shutil.which(t, path=path)]
@@ -45,6 +88,7 @@ def main() -> None:
         "shells": [t for t in SHELLS_AND_INSTALLERS if shutil.which(t, path=path)],
         "python": sys.version.split()[0],
         "extension_failures": extension_failures(),
+        "venv_imports": venv_imports(),
         # Zero when no CA bundle is found.
         "authorities": len(ssl.create_default_context().get_ca_certs()),
         "status_entries": sorted(os.listdir(STATUS)) if os.path.isdir(STATUS) else [],

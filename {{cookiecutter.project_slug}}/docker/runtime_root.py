@@ -5,14 +5,17 @@ filesystem in ROOT, which the runtime copies onto an empty image.
         --status-only PKG...
 
 ROOT receives the files of the named Debian packages (documentation left
-out), the --trees copied whole (a Python built from source), and every
-package whose shared libraries the interpreter, its extension modules or the
---scan directories (the venv, copied by its own layer) link to, as `ldd`
-finds them. A library no package installed stops the build, naming it. Each
-package copied gets a dpkg status entry in var/lib/dpkg/status.d/, as
-distroless images have, so image scanners see its version; so do the
---status-only packages, of which one file is copied (ca-certificates: the
-bundle it built, not the certificates and the shell script it builds with).
+out), the --trees copied whole (a Python built from source), and the shared
+libraries the interpreter, its extension modules or the --scan directories
+(the venv, copied by its own layer) link to, as `ldd` finds them, with the
+copyright notices of the packages that have them. A library no package
+installed stops the build, naming it. Parts of the standard library that a
+service never imports are left out (STDLIB_LEFT_OUT). Each package copied
+from gets a dpkg status entry in var/lib/dpkg/status.d/, as distroless images
+have, so image scanners see its version, and the checksums of the files
+copied; so do the --status-only packages, of which one file is copied
+(ca-certificates: the bundle it built, not the certificates and the shell
+script it builds with).
 Then: the CA bundle, the C.UTF-8 locale, passwd and group entries for root and
 UID, /tmp with mode 1777, and the standard library compiled to bytecode (the
 root is read-only at run time).
@@ -38,6 +41,26 @@ SKIPPED = re.compile(
     r"^/usr/share/(doc/[^/]+/(?!copyright$)|man/|info/|lintian/|locale/|gdb/|gcc/|binfmts/)"
     r"|/gconv/"
 )
+# Standard-library modules a service never imports, and nothing left in needs; left out
+# with their bytecode.
+STDLIB_LEFT_OUT = {
+    # CPython's own test suite and the C-API test and example modules.
+    "test", "_ctypes_test", "_testbuffer", "_testcapi", "_testclinic", "_testclinic_limited",
+    "_testexternalinspection", "_testimportmultiple", "_testinternalcapi", "_testlimitedcapi",
+    "_testmultiphase", "_testsinglephase", "_xxtestfuzz", "xxlimited", "xxlimited_35",
+    "xxsubtype",
+    # help()'s texts on keywords and topics; help() on objects reads their docstrings.
+    "pydoc_data",
+    # Tk's binding (no base here has Tk: it cannot import) and what needs it; and
+    # ensurepip, which bundles pip: no installer in the runtime.
+    "tkinter", "turtle", "idlelib", "turtledemo", "ensurepip",
+    # Pure-Python copies of decimal and datetime, imported only when their C modules
+    # are missing, and of io, imported only by CPython's tests.
+    "_pydecimal", "_pydatetime", "_pyio",
+    # The Berkeley DB format and its library; dbm and shelve use dbm.sqlite3 or dbm.dumb.
+    "dbm.ndbm", "_dbm",
+}  # fmt: skip
+STDLIB = sysconfig.get_path("stdlib")
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 NSSWITCH = "passwd: files\ngroup: files\nhosts: files dns\n"
 ARCH = subprocess.run(
@@ -95,11 +118,41 @@ def linked_libraries(path: Path) -> tuple[set[str], set[str]]:
     return found, missing
 
 
+def left_out(path: str) -> bool:
+    """A file of a module in STDLIB_LEFT_OUT (its source, its bytecode, its
+    extension in lib-dynload), or a directory of a package there."""
+    relative = Path(os.path.realpath(path))
+    if not relative.is_relative_to(STDLIB):
+        return False
+    skipped = ("__pycache__", "lib-dynload")
+    parts = [p for p in relative.relative_to(STDLIB).parts if p not in skipped]
+    if not parts:
+        return False
+    # "dbm/ndbm.py", "_dbm.cpython-313-x86_64-linux-gnu.so", "turtle.cpython-313.pyc"
+    names = [*parts[:-1], parts[-1].split(".")[0]]
+    return any(".".join(names[: i + 1]) in STDLIB_LEFT_OUT for i in range(len(names)))
+
+
 def package_files(package: str) -> list[str]:
     return [
         line
         for line in query("--listfiles", package).splitlines()
-        if line.startswith("/") and not SKIPPED.search(line) and os.path.lexists(line)
+        if line.startswith("/")
+        and not SKIPPED.search(line)
+        and os.path.lexists(line)
+        and not left_out(line)
+    ]
+
+
+def library_files(files: list[str], libraries: set[str]) -> list[str]:
+    """Of a package's files, the libraries among `libraries` and the links to
+    them (libz.so.1 -> libz.so.1.3.1), and its copyright notice."""
+    wanted = {os.path.realpath(library) for library in libraries}
+    return [
+        path
+        for path in files
+        if path.endswith("/copyright")
+        or (not os.path.isdir(path) and os.path.realpath(path) in wanted)
     ]
 
 
@@ -157,30 +210,41 @@ def elf_files(paths: list[str], walk: bool = True) -> list[Path]:
 def packages_for(
     named: list[str], trees: list[str], scan: list[str]
 ) -> tuple[dict[str, list[str]], list[str]]:
-    """Every package to copy with its files: the named ones and those whose
-    libraries anything copied or scanned links to, until none is added."""
+    """Every package to copy from with the files to copy: the named ones whole,
+    and of those whose libraries anything copied or scanned links to, those
+    libraries (a package's other libraries are never loaded)."""
     packages: dict[str, list[str]] = {}
-    pending, missing = list(named), []
+    linked: dict[str, set[str]] = {}  # package: the libraries of it that are loaded
+    missing: list[str] = []
     unscanned = elf_files([os.path.realpath(sys.executable), *trees, *scan])
+    unscanned = [elf for elf in unscanned if not left_out(str(elf))]
+    for package in named:
+        packages[package] = package_files(package)
+        unscanned += elf_files(packages[package], walk=False)
     inside = tuple(str(Path(d).resolve()) + "/" for d in (*trees, *scan))
-    while pending or unscanned:
-        for package in pending:
-            packages[package] = package_files(package)
-            unscanned += elf_files(packages[package], walk=False)
-        pending = []
-        for elf in unscanned:
-            libraries, not_found = linked_libraries(elf)
-            missing += [f"{name} (needed by {elf})" for name in sorted(not_found)]
-            for library in libraries:
-                if os.path.realpath(library).startswith(inside):
-                    continue  # shipped with a wheel or the tree itself
-                package = owner(library)
-                if package is None:
-                    missing.append(f"{library} (needed by {elf}): no Debian package has it")
-                elif package not in packages and package not in pending:
-                    pending.append(package)
-        unscanned = []
+    seen: set[str] = set()
+    while unscanned:
+        elf = unscanned.pop()
+        libraries, not_found = linked_libraries(elf)
+        missing += [f"{name} (needed by {elf})" for name in sorted(not_found)]
+        for library in libraries:
+            if os.path.realpath(library).startswith(inside) or library in seen:
+                continue  # shipped with a wheel or the tree itself, or looked up already
+            seen.add(library)
+            package = owner(library)
+            if package is None:
+                missing.append(f"{library} (needed by {elf}): no Debian package has it")
+            else:
+                linked.setdefault(package, set()).add(library)
+    for package, libraries in linked.items():
+        if package not in named:
+            packages[package] = library_files(package_files(package), libraries)
     return packages, missing
+
+
+def checksummed(line: str) -> str:
+    """The path of an md5sums line ("<md5>  usr/lib/...")."""
+    return line.rstrip("\n").split("  ", 1)[1]
 
 
 def status_entries(packages: list[str], status_only: list[str], root: Path) -> None:
@@ -197,7 +261,15 @@ def status_entries(packages: list[str], status_only: list[str], root: Path) -> N
         # dpkg names the file with the architecture if the package has one.
         for info in Path("/var/lib/dpkg/info").glob(f"{name}*.md5sums"):
             if info.name in (f"{name}.md5sums", f"{name}:{ARCH}.md5sums"):
-                shutil.copyfile(info, status / f"{name}.md5sums")
+                # Only the files copied: a scanner checking them finds none missing.
+                lines = info.read_text().splitlines(keepends=True)
+                copied = [line for line in lines if os.path.lexists(root / checksummed(line))]
+                (status / f"{name}.md5sums").write_text("".join(copied))
+
+
+def ignored(directory: str, names: list[str]) -> set[str]:
+    """For copytree: the entries of `directory` in STDLIB_LEFT_OUT."""
+    return {name for name in names if left_out(os.path.join(directory, name))}
 
 
 def accounts(uid: int, root: Path) -> None:
@@ -256,7 +328,7 @@ def main() -> None:
             copy_entry(path, root)
     status_entries(list(packages), options.status_only, root)
     for tree in options.trees:
-        shutil.copytree(tree, root / tree.lstrip("/"), symlinks=True)
+        shutil.copytree(tree, root / tree.lstrip("/"), symlinks=True, ignore=ignored)
     cafile = ssl.get_default_verify_paths().openssl_cafile
     for path in (*links_out(options.scan), BUNDLE, cafile, *DEBIAN_FILES):
         copy_with_links(path, root)

@@ -1,0 +1,124 @@
+"""Run by the Dockerfile's `dependencies` stage, after pip: remove from the
+venv what a service never runs, and rewrite each distribution's RECORD to
+match, so that pip and image scanners see what is there.
+
+    python3 prune_venv.py VENV
+
+Removed: the test suites packages ship (directories named `tests`, and the
+helper packages only those suites import), C, C++ and Cython sources and
+headers (nothing compiles at run time), and, while cffi is not installed,
+the modules that cannot import without it (gevent's cffi event loops; its
+default loop is compiled with Cython). Extension modules lose their symbol
+tables and debugging sections (`strip --strip-unneeded`, as Debian strips its
+own libraries): what the dynamic loader needs stays. Prints what it removed.
+"""
+
+import argparse
+import base64
+import csv
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+# Test helpers importable only by the suites removed with them.
+TEST_HELPERS = {PurePosixPath("gevent/testing")}
+# gevent's cffi event loops, their build scripts and the helpers only they use (gevent._ffi).
+NEEDS_CFFI = {
+    PurePosixPath(path)
+    for path in (
+        "gevent/_ffi",
+        "gevent/libuv",
+        "gevent/libev/_corecffi.abi3.so",
+        "gevent/libev/_corecffi_build.py",
+        "gevent/libev/corecffi.py",
+        "gevent/libev/watcher.py",
+    )
+}
+SOURCES = {".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".pyx", ".pxd", ".pxi"}
+
+
+def fail(message: str) -> None:
+    sys.exit(f"prune_venv.py: {message}")
+
+
+def removed(path: PurePosixPath, cffi: bool) -> bool:
+    """A RECORD path, relative to site-packages, that is never run."""
+    if path.suffix in SOURCES:
+        return True
+    # Below a package only: a top-level `tests` would be a distribution's own name.
+    if "tests" in path.parts[1:-1]:
+        return True
+    never = TEST_HELPERS if cffi else TEST_HELPERS | NEEDS_CFFI
+    return any(path.is_relative_to(prefix) for prefix in never)
+
+
+def is_extension(path: PurePosixPath) -> bool:
+    return path.suffix == ".so" or ".so." in path.name
+
+
+def record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode()}"
+
+
+def prune(site: Path, record: Path, cffi: bool) -> tuple[list[Path], int]:
+    """One distribution: its removed files, its stripped extensions, its new
+    RECORD. Returns the files removed and the bytes saved."""
+    with record.open(newline="") as file:
+        rows = list(csv.reader(file))
+    kept, gone, saved = [], [], 0
+    for row in rows:
+        relative = PurePosixPath(row[0])
+        path = site / relative
+        if removed(relative, cffi) and path.is_file():
+            saved += path.stat().st_size
+            gone.append(path)
+            path.unlink()
+            continue
+        if is_extension(relative) and path.is_file():
+            before = path.stat().st_size
+            subprocess.run(["strip", "--strip-unneeded", str(path)], check=True)
+            data = path.read_bytes()
+            saved += before - len(data)
+            row = [row[0], record_hash(data), str(len(data))]
+        kept.append(row)
+    out = io.StringIO()
+    # RECORD's own dialect: CSV with \n line ends (the wheel spec).
+    csv.writer(out, lineterminator="\n").writerows(kept)
+    record.write_text(out.getvalue())
+    return gone, saved
+
+
+def remove_emptied_directories(files: list[Path], venv: Path) -> None:
+    """The directories that held only removed files, up to the venv."""
+    parents = {parent for file in files for parent in file.resolve().parents}
+    top = venv.resolve()
+    for directory in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        if directory.is_relative_to(top) and directory != top and not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("venv", type=Path)
+    venv = parser.parse_args().venv
+    if shutil.which("strip") is None:
+        fail("strip (binutils) is not installed in this stage")
+    sites = sorted(venv.glob("lib/python3.*/site-packages"))
+    if len(sites) != 1:
+        fail(f"expected one site-packages under {venv}, found {len(sites)}")
+    site = sites[0]
+    cffi = any(site.glob("_cffi_backend.*"))
+    gone, saved = [], 0
+    for record in sorted(site.glob("*.dist-info/RECORD")):
+        files, size = prune(site, record, cffi)
+        gone, saved = gone + files, saved + size
+    remove_emptied_directories(gone, venv)
+    print(f"venv pruned: {len(gone)} files removed, {saved / 1e6:.1f} MB saved")
+
+
+if __name__ == "__main__":
+    main()
