@@ -415,6 +415,12 @@ MISSING_FILES = {
         "modules of the venv that do not import",
         r"^itsdangerous: ModuleNotFoundError: No module named 'itsdangerous\.signer'",
     ),
+    # A standard-library module a dependency needs is no optional dependency.
+    "stdlib-module": (
+        "lib/python3.13/email/",
+        "modules of the venv that do not import",
+        r": ModuleNotFoundError: No module named 'email\.utils'",
+    ),
 }
 
 

@@ -153,7 +153,8 @@ def check_contents(inside: dict, minimal: bool) -> None:
         )
     venv = inside["venv_imports"]
     if venv["failures"]:
-        fail("modules of the venv that do not import:\n" + "\n".join(venv["failures"]))
+        left_out = " (or STDLIB_LEFT_OUT in docker/runtime_root.py left it out)" if minimal else ""
+        fail(f"modules of the venv that do not import{left_out}:\n" + "\n".join(venv["failures"]))
     if inside["authorities"] < 100:
         fail(
             f"TLS trusts {inside['authorities']} certificate authorities: the CA bundle is missing"

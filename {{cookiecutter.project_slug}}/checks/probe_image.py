@@ -18,12 +18,14 @@ SHELLS_AND_INSTALLERS = ["sh", "bash", "dash", "apt", "apt-get", "dpkg"]
 SYSTEM_BIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STATUS = "/var/lib/dpkg/status.d"
 # Every module of the venv imported, in a process of its own: an import may patch
-# or print. A module missing from the venv is an optional dependency (tornado).
+# or print. A module missing from the venv and the standard library is an optional
+# dependency (tornado); one of the standard library may be left out of the minimal
+# runtime (STDLIB_LEFT_OUT in docker/runtime_root.py).
 VENV_IMPORTS = """
 import importlib, json, pkgutil, re, sys, warnings
 warnings.simplefilter("ignore")
 site = next(p for p in sys.path if p.endswith("site-packages"))
-tops = {m.name for m in pkgutil.iter_modules([site])}
+tops = {m.name for m in pkgutil.iter_modules([site])} | sys.stdlib_module_names
 
 def optional(error):
     while error is not None:

@@ -59,6 +59,11 @@ STDLIB_LEFT_OUT = {
     "_pydecimal", "_pydatetime", "_pyio",
     # The Berkeley DB format and its library; dbm and shelve use dbm.sqlite3 or dbm.dumb.
     "dbm.ndbm", "_dbm",
+    # Line editing and curses, with ncurses' libraries: a service has no terminal, and
+    # what uses readline carries on without it.
+    "readline", "curses", "_curses", "_curses_panel",
+    # Test frameworks: tests run in the dev stage, not in the runtime.
+    "unittest", "doctest",
 }  # fmt: skip
 STDLIB = sysconfig.get_path("stdlib")
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
