@@ -51,24 +51,22 @@ def loopback_command(tag: str, port: int) -> tuple[str, ...]:
 
 
 @contextmanager
-def running(tag: str, env: dict, cpus: int, loopback: bool = False) -> Iterator[Container]:
-    """The image, hardened, on `cpus` CPUs (pinned apart from the load's), serving
-    /healthz at its own address, or with `loopback` on the host's network at a
-    free port of 127.0.0.1 (no bridge, no port proxy); removed after.
-    WORKERS_PER_CPU in `env` sets WEB_CONCURRENCY."""
+def running(tag: str, env: dict, cpus: int) -> Iterator[Container]:
+    """The image, hardened, on `cpus` CPUs (pinned apart from the load's), on the
+    host's network at a free port of 127.0.0.1, so that load crosses loopback only
+    (no bridge, no port proxy); removed after. WORKERS_PER_CPU in `env` sets
+    WEB_CONCURRENCY."""
     env = dict(env)
     if "WORKERS_PER_CPU" in env:
         env["WEB_CONCURRENCY"] = int(env.pop("WORKERS_PER_CPU")) * cpus
-    command, at, network = (), None, []
-    if loopback:
-        at = ("127.0.0.1", free_port())
-        env["PORT"] = at[1]  # for the image's own HEALTHCHECK
-        command, network = loopback_command(tag, at[1]), ["--network", "host"]
+    at = ("127.0.0.1", free_port())
+    env["PORT"] = at[1]  # for the image's own HEALTHCHECK
+    command, network = loopback_command(tag, at[1]), ["--network", "host"]
     settings = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
     cpuset, _ = cpu_sets(cpus)
     name = re.sub(r"[^\w.-]+", "-", f"{TAG_PREFIX}{os.getpid()}-{next(STARTED)}")
     pinned = ["--name", name, "--cpus", str(cpus), "--cpuset-cpus", cpuset, *network, *settings]
-    with container(tag, *pinned, command=command, published=False, timeout=60, at=at) as started:
+    with container(tag, *pinned, command=command, timeout=60, at=at) as started:
         yield started
 
 

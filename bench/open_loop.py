@@ -61,7 +61,7 @@ def measure(workdir, rounds: int, seconds: int, rates: list[int]) -> dict[str, l
         for name in COMPARED:  # alternating: drift hits every image
             log(f"open loop: round {round_number + 1}/{rounds}, {name}")
             configuration = by_name[name]
-            with running(tags[configuration.image], configuration.env, 1, loopback=True) as c:
+            with running(tags[configuration.image], configuration.env, 1) as c:
                 hey(c.url("/healthz"), 500, CONNECTIONS, 1, cpus=1)  # warm: connections, caches
                 run = {workload: steps(c.url(path), rates, seconds) for workload, path in WORKLOADS}
             samples.setdefault(name, []).append(run)

@@ -12,9 +12,10 @@ Each configuration serves four workloads under wrk: a trivial request
 (`/healthz`), one that computes for about a millisecond, and ones that wait
 10 ms and 100 ms as a database or another service would. Rounds alternate
 between configurations, so a drift in the machine hits them alike; the tables
-give medians with the range across rounds. wrk talks to the container's own
-address (Docker's port proxy would spend CPU of its own) and, where the
-machine has CPUs to spare, runs on CPUs the container cannot use.
+give medians with the range across rounds. Containers run on the host's
+network bound to 127.0.0.1, so wrk's load crosses loopback only (no bridge,
+no port proxy) and, where the machine has CPUs to spare, wrk runs on CPUs
+the container cannot use.
 """
 
 import shutil

@@ -58,9 +58,9 @@ def fixed_rate(url: str) -> None:
     hey(url, FIXED_RATE, 64, SECONDS + 4, 1)
 
 
-def record(tag: str, env: dict, workdir: Path, load=saturating, loopback=False) -> Counter:
+def record(tag: str, env: dict, workdir: Path, load=saturating) -> Counter:
     """The worker's samples under `load` (given the URL), as counts by stack."""
-    with running(tag, env, cpus=1, loopback=loopback) as started:
+    with running(tag, env, cpus=1) as started:
         top = sh(DOCKER, "top", started.id, "-o", "pid,args").splitlines()[1:]
         worker = top[-1].split()[0]  # the master starts first; its one worker after
         load = threading.Thread(target=load, args=(started.url("/healthz"),))
@@ -108,7 +108,7 @@ def measure(tag: str, workdir: Path) -> dict[str, Counter]:
         log(f"profile: {name}")
         profiles[name] = record(tag, by_name[name].env, workdir)
     log(f"profile: {CHOSEN}, {FIXED_RATE:,} requests/s")
-    profiles[fixed_name()] = record(tag, {}, workdir, fixed_rate, loopback=True)
+    profiles[fixed_name()] = record(tag, {}, workdir, fixed_rate)
     return profiles
 
 

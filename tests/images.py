@@ -203,36 +203,29 @@ def serves(url: str) -> bool:
         return False
 
 
-ADDRESS = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
-
-
 @contextlib.contextmanager
 def container(
     tag: str,
     *options: str,
     command: tuple[str, ...] = (),
     hardened: bool = True,
-    published: bool = True,
     timeout: float = 30,
     at: tuple[str, int] | None = None,
 ) -> Iterator[Container]:
     """The image running and serving /healthz; removed after. Reached on a
-    loopback port, or, not `published`, at the container's own address (load
-    tests: Docker's port proxy would spend CPU of its own), or `at` the host
-    and port it binds on the host's network. Hardened as production runs it,
-    unless `options` say how instead."""
-    publish = ["--publish", "127.0.0.1::8000"] if published and not at else []
+    port published on 127.0.0.1, or `at` the loopback address and port it
+    binds on the host's network. Hardened as production runs it, unless
+    `options` say how instead."""
+    publish = [] if at else ["--publish", "127.0.0.1::8000"]
     run_options = ["--detach", *publish, *options, *(HARDENED if hardened else ())]
     started = time.monotonic()
     cid = docker("run", *run_options, tag, *command).stdout.strip()
     try:
         if at:
             host, port = at
-        elif published:
+        else:
             host = "127.0.0.1"
             port = int(docker("port", cid, "8000/tcp").stdout.splitlines()[0].rsplit(":", 1)[1])
-        else:
-            host, port = docker("inspect", "-f", ADDRESS, cid).stdout.strip(), 8000
         while not serves(f"http://{host}:{port}/healthz"):
             assert time.monotonic() - started < timeout, docker("logs", cid).stderr[-3000:]
             time.sleep(0.01)
