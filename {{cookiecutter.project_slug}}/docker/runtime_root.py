@@ -49,8 +49,9 @@ STDLIB_LEFT_OUT = {
     "_testexternalinspection", "_testimportmultiple", "_testinternalcapi", "_testlimitedcapi",
     "_testmultiphase", "_testsinglephase", "_xxtestfuzz", "xxlimited", "xxlimited_35",
     "xxsubtype",
-    # help()'s texts on keywords and topics; help() on objects reads their docstrings.
-    "pydoc_data",
+    # help() and its texts, with the pager it uses (3.13's REPL) and the XML-RPC server
+    # that serves the same pages; a service is not read at a terminal.
+    "pydoc", "pydoc_data", "_pyrepl", "xmlrpc.server",
     # Tk's binding (no base here has Tk: it cannot import) and what needs it; and
     # ensurepip, which bundles pip: no installer in the runtime.
     "tkinter", "turtle", "idlelib", "turtledemo", "ensurepip",
@@ -59,8 +60,8 @@ STDLIB_LEFT_OUT = {
     "_pydecimal", "_pydatetime", "_pyio",
     # The Berkeley DB format and its library; dbm and shelve use dbm.sqlite3 or dbm.dumb.
     "dbm.ndbm", "_dbm",
-    # Line editing and curses, with ncurses' libraries: a service has no terminal, and
-    # what uses readline carries on without it.
+    # Line editing and curses, with ncurses' libraries; what uses readline carries on
+    # without it.
     "readline", "curses", "_curses", "_curses_panel",
     # Test frameworks: tests run in the dev stage, not in the runtime.
     "unittest", "doctest",
