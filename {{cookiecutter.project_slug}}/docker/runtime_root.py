@@ -52,9 +52,11 @@ STDLIB_LEFT_OUT = {
     # help() and its texts, with the pager it uses (3.13's REPL) and the XML-RPC server
     # that serves the same pages; a service is not read at a terminal.
     "pydoc", "pydoc_data", "_pyrepl", "xmlrpc.server",
-    # Tk's binding (no base here has Tk: it cannot import) and what needs it; and
-    # ensurepip, which bundles pip: no installer in the runtime.
-    "tkinter", "turtle", "idlelib", "turtledemo", "ensurepip",
+    # Tk's binding (no base here has Tk: it cannot import) and what needs it, and
+    # webbrowser: a service opens no windows. ensurepip, which bundles pip, and venv:
+    # no installer in the runtime.
+    "tkinter", "turtle", "idlelib", "turtledemo", "webbrowser", "antigravity",
+    "ensurepip", "venv",
     # Pure-Python copies of decimal and datetime, imported only when their C modules
     # are missing, and of io, imported only by CPython's tests.
     "_pydecimal", "_pydatetime", "_pyio",
