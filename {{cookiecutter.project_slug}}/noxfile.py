@@ -451,7 +451,9 @@ def serve(session: nox.Session) -> None:
         if subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True).returncode:
             session.error(f"no image {tag}: build it with `nox -s image -- --target dev`")
         session.log(f"serving ./src in {tag} on {url}; reload on: an edit restarts the workers")
-        run += [*source_mounts(), "--entrypoint", "python", tag]
+        # A worker still starting when Ctrl-C comes misses gunicorn's stop signal and is
+        # waited for GRACEFUL_TIMEOUT; a dev loop has no requests worth that wait.
+        run += [*source_mounts(), "--env", "GRACEFUL_TIMEOUT=2", "--entrypoint", "python", tag]
         run += ["-m", "{{ cookiecutter.package_name }}.start", "--config", "gunicorn.conf.py"]
         # poll: a stat of each loaded file every second; inotify would need another package.
         run += ["--reload", "--reload-engine", "poll"]
