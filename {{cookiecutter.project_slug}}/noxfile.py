@@ -1,7 +1,8 @@
 """Development sessions.
 
 `nox` runs lint and tests; `nox -s lock` pins the dependencies; `nox -s image`
-builds the container image and checks it; `nox -s serve` runs it locally;
+builds the container image and checks it; `nox -s serve` runs it locally
+(`-- --reload`: on this checkout's source, reloading on edits);
 `nox -s release` builds, checks and pushes what a version tag ships.
 """
 
@@ -33,6 +34,9 @@ DOCKER = os.environ.get("DOCKER", "docker")
 # How production should run the image: nothing writable but /tmp, no
 # privileges. checks/check_image.py holds the flags and checks the image under them.
 HARDENED = runpy.run_path("checks/check_image.py")["HARDENED"]
+# Seconds `nox -s serve` waits after Ctrl-C for gunicorn to stop and Docker to remove
+# the container (nox's own wait is too short): more than GRACEFUL_TIMEOUT's default.
+STOP_WAIT = 30
 
 # What the template's answers fixed.
 # minimal: no shell or package manager in the image; slim: the base's whole OS.
@@ -425,13 +429,47 @@ def download_devtools(session: nox.Session, python: str, platform_tag: str) -> N
 
 @nox.session(venv_backend="none")
 def serve(session: nox.Session) -> None:
-    """Run the image on localhost, hardened as in production (Ctrl-C stops it)."""
+    """Run the image on localhost, hardened as in production (Ctrl-C stops it).
+
+    `-- --reload` runs the dev stage (`nox -s image -- --target dev` builds it)
+    on this checkout's src/ instead, and gunicorn restarts its workers when a
+    file they loaded changes: an edit is served without a rebuild.
+    """
     parser = argparse.ArgumentParser(prog="nox -s serve --")
-    parser.add_argument("--tag", default=f"{SLUG}:dev", help="image to run")
+    parser.add_argument(
+        "--tag", help=f"image to run (default {SLUG}:dev, or {SLUG}:dev-stage with --reload)"
+    )
     parser.add_argument("--port", type=int, default=8000, help="host port")
+    parser.add_argument(
+        "--reload", action="store_true", help="serve ./src from the dev stage, reloading on edits"
+    )
     options = parser.parse_args(session.posargs)
-    publish = ["--publish", f"127.0.0.1:{options.port}:8000"]
-    session.run(DOCKER, "run", "--rm", *publish, *HARDENED, options.tag, external=True)
+    url = f"http://127.0.0.1:{options.port}/"
+    run = [DOCKER, "run", "--rm", "--publish", f"127.0.0.1:{options.port}:8000", *HARDENED]
+    if options.reload:
+        tag = options.tag or f"{SLUG}:dev-stage"
+        if subprocess.run([DOCKER, "image", "inspect", tag], capture_output=True).returncode:
+            session.error(f"no image {tag}: build it with `nox -s image -- --target dev`")
+        session.log(f"serving ./src in {tag} on {url}; reload on: an edit restarts the workers")
+        # A worker still starting when Ctrl-C comes misses gunicorn's stop signal and is
+        # waited for GRACEFUL_TIMEOUT; a dev loop has no requests worth that wait.
+        run += [*source_mounts(), "--env", "GRACEFUL_TIMEOUT=2", "--entrypoint", "python", tag]
+        run += ["-m", "{{ cookiecutter.package_name }}.start", "--config", "gunicorn.conf.py"]
+        # poll: a stat of each loaded file every second; inotify would need another package.
+        run += ["--reload", "--reload-engine", "poll"]
+    else:
+        tag = options.tag or f"{SLUG}:dev"
+        session.log(f"serving {tag} on {url}")
+        run.append(tag)
+    session.run(*run, external=True, interrupt_timeout=STOP_WAIT)
+
+
+def source_mounts() -> list[str]:
+    """This checkout's package, ahead of the venv's copy on sys.path, and its
+    gunicorn.conf.py, both read-only."""
+    src, config = Path("src").resolve(), Path("gunicorn.conf.py").resolve()
+    mounts = ["--volume", f"{src}:/opt/app/src:ro", "--env", "PYTHONPATH=/opt/app/src"]
+    return [*mounts, "--volume", f"{config}:/opt/app/gunicorn.conf.py:ro"]
 
 
 @nox.session
