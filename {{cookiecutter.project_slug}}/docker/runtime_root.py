@@ -49,9 +49,9 @@ STDLIB_LEFT_OUT = {
     "_testexternalinspection", "_testimportmultiple", "_testinternalcapi", "_testlimitedcapi",
     "_testmultiphase", "_testsinglephase", "_xxtestfuzz", "xxlimited", "xxlimited_35",
     "xxsubtype",
-    # help() and its texts, with the pager it uses (3.13's REPL) and the XML-RPC server
-    # that serves the same pages; a service is not read at a terminal.
-    "pydoc", "pydoc_data", "_pyrepl", "xmlrpc.server",
+    # help() and its texts, with the pager it uses (3.13's REPL) and the modules that
+    # import it: the XML-RPC server, and cgitb before 3.13. A service has no terminal.
+    "pydoc", "pydoc_data", "_pyrepl", "xmlrpc.server", "cgitb",
     # Tk's binding (no base here has Tk: it cannot import) and what needs it, and
     # webbrowser: a service opens no windows. ensurepip, which bundles pip, and venv:
     # no installer in the runtime.
