@@ -160,7 +160,7 @@ def test_supported_combination(cookies, answers):
     # Copied unrendered: test_workflows.py's and test_updates.py's checks of the
     # template's own files hold for every bake.
     copied = [*(project / ".github").rglob("*.yml"), project / ".gitlab-ci.yml"]
-    for path in [*copied, *(project / "ci").glob("*"), project / "renovate.json"]:
+    for path in [*copied, *(project / "ci").glob("*.py"), project / "renovate.json"]:
         if path.exists():
             template = ROOT / "{{cookiecutter.project_slug}}" / path.relative_to(project)
             assert path.read_bytes() == template.read_bytes()

@@ -265,8 +265,8 @@ def test_renovate_config_is_valid(ci, cookies_session, tool_env, tmp_path):
 
 
 def test_jobs_that_run_tools_cannot_write(cookies_session):
-    """GitHub: only the pushing job may write, and it runs git and gh alone.
-    GitLab: only that job sees UPDATE_TOKEN, through its environment."""
+    """Only the pushing job may write, and it runs git and gh alone; it alone
+    sees the push token, through its environment (GitHub's and GitLab's)."""
     project = cookies_session.bake().project_path
     jobs = pipelines.workflow(project, "updates")["jobs"]
     for name, job in jobs.items():
@@ -277,6 +277,8 @@ def test_jobs_that_run_tools_cannot_write(cookies_session):
             assert not re.search(r"\b(nox|uvx?|python3?|cruft)\b", commands), commands
         else:
             assert writes == set() and "ci/propose.py" in commands, name
+        secret = "secrets." in json.dumps(job)
+        assert secret == (name == "pull-requests") == (job.get("environment") == "updates")
     document = pipelines.gitlab(cookies_session.bake(extra_context={"ci": "gitlab"}).project_path)
     updates = {
         name: job
