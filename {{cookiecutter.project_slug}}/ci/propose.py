@@ -4,12 +4,12 @@
     python ci/propose.py template    # where cruft is installed
 
 `lock` commits the lock files' changes to update/lock. `template` runs `cruft
-check` and, when the template has moved on, `cruft update -y`, then commits
+check` and, when the template has moved on, `cruft update -y`, and commits
 everything it changed, conflicts included, to update/template-COMMIT. The
 commit's message is the pull request's title and description; conflicts are
 listed there. Prints the branch's name, or nothing when there is nothing to
 propose; the pipelines then push the branch and open the pull request.
-Uses only the standard library and git.
+Needs git, and cruft for `template`; nothing else beyond the standard library.
 """
 
 import argparse
