@@ -27,7 +27,7 @@ FAIR_WORKER = "src/{package_name}/workers.py"  # imports gevent: the gevent answ
 UNSELECTED = {
     ("ci", "github"): [".gitlab-ci.yml"],
     ("ci", "gitlab"): [".github"],
-    ("ci", "none"): [".github", ".gitlab-ci.yml", "docs/pipelines.md"],
+    ("ci", "none"): [".github", ".gitlab-ci.yml", "ci", "renovate.json", "docs/pipelines.md"],
     ("deploy", "none"): ["deploy", "docs/kubernetes.md"],
     ("license", "Proprietary"): ["LICENSE"],
     ("runtime", "slim"): ["docker/runtime_root.py", "docs/debugging.md"],

@@ -22,6 +22,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Generated code and config whose comments give the reason in a line or two, and no
 # benchmark figures (those live in the template's docs/benchmarks.md).
 COMMENTED = ("gunicorn.conf.py", "noxfile.py", "Dockerfile", "src/*/workers.py", "src/*/logs.py")
+COMMENTED += ("ci/*.py",)
 DIRECTIVE = re.compile(r"#\s*(hadolint|noqa|type:|pragma)")
 FIGURE = re.compile(
     r"\bmeasured\b|\b\d+(\.\d+)?( times|x)\b|\bx\d+\.\d|\d%\s+(slower|faster)|\d minutes\b", re.I
@@ -97,7 +98,10 @@ def test_defaults(cookies):
         ".github/workflows/ci.yml",
         ".github/workflows/release.yml",
         ".github/workflows/rebuild.yml",
+        ".github/workflows/updates.yml",
         ".github/dependabot.yml",
+        "ci/propose.py",
+        "renovate.json",
         "deploy/base/kustomization.yaml",
         "deploy/base/deployment.yaml",
         "deploy/overlays/production/kustomization.yaml",
@@ -151,9 +155,12 @@ def test_supported_combination(cookies, answers):
     assert hadolint.returncode == 0, hadolint.stdout.decode()
     assert (project / ".github").exists() == (answers["ci"] == "github")
     assert (project / ".gitlab-ci.yml").exists() == (answers["ci"] == "gitlab")
-    # Copied unrendered: test_workflows.py's checks of the template's own files
-    # hold for every bake.
-    for path in [*(project / ".github").rglob("*.yml"), project / ".gitlab-ci.yml"]:
+    for pipelines_only in ("ci", "renovate.json"):
+        assert (project / pipelines_only).exists() == (answers["ci"] != "none")
+    # Copied unrendered: test_workflows.py's and test_updates.py's checks of the
+    # template's own files hold for every bake.
+    copied = [*(project / ".github").rglob("*.yml"), project / ".gitlab-ci.yml"]
+    for path in [*copied, *(project / "ci").glob("*.py"), project / "renovate.json"]:
         if path.exists():
             template = ROOT / "{{cookiecutter.project_slug}}" / path.relative_to(project)
             assert path.read_bytes() == template.read_bytes()

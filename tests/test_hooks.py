@@ -108,6 +108,8 @@ def test_main_accepts_defaults(capsys):
 
 def selectable_files(project: Path) -> None:
     (project / ".github" / "workflows").mkdir(parents=True)
+    (project / "ci").mkdir()
+    (project / "renovate.json").write_text("{}")
     (project / "deploy" / "base").mkdir(parents=True)
     (project / "LICENSE").write_text("x")
     (project / "src" / "shop").mkdir(parents=True)
@@ -126,10 +128,12 @@ def test_prune_removes_unselected_files(tmp_path):
     assert sorted(p.name for p in removed) == [
         ".github",
         "LICENSE",
+        "ci",
         "debugging.md",
         "deploy",
         "kubernetes.md",
         "pipelines.md",
+        "renovate.json",
         "runtime_root.py",
         "workers.py",
     ]
@@ -146,7 +150,7 @@ def test_prune_keeps_selected_files(tmp_path):
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
     assert (tmp_path / "docker" / "runtime_root.py").exists()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".github", "LICENSE", "deploy", "docker", "docs", "src"]
+    assert names == [".github", "LICENSE", "ci", "deploy", "docker", "docs", "renovate.json", "src"]
     assert len(list((tmp_path / "docs").iterdir())) == 4
 
 

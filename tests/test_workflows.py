@@ -22,12 +22,13 @@ import threading
 import pytest
 import yaml
 from images import DOCKER, docker, nox
+from pipelines import gitlab_jobs
 
-WORKFLOWS = ("ci", "release", "rebuild")
+WORKFLOWS = ("ci", "release", "rebuild", "updates")
 # `uvx "$NOX" -s SESSION [-- ARGS]`: how every workflow step runs the project's tools.
 NOX_STEP = re.compile(r'uvx "\$NOX" -s "?([\w.${}-]+)"?(?: -- ([^\n]*))?')
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
-WRITE_SCOPES = {"contents", "packages", "id-token", "attestations"}
+WRITE_SCOPES = {"contents", "packages", "id-token", "attestations", "pull-requests"}
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +114,7 @@ def test_every_step_runs_a_session_the_noxfile_has(project, tool_env):
     assert ("ci", "lint", "") in ran
     assert any(w == "release" and s == "release" and "--push" in a for w, s, a in ran)
     assert any(w == "rebuild" and s == "release" and "--refresh --push" in a for w, s, a in ran)
+    assert ("updates", "lock", '--upgrade --exclude-newer "7 days"') in ran
     pythons = {s for _, s, _ in ran if s.startswith("tests-")}
     assert pythons == {f"tests-{p}" for p in ("3.11", "3.12", "3.13", "3.14")}
 
@@ -207,11 +209,6 @@ def test_gitlab_ci_matches_gitlabs_schema(gitlab):
     assert not (project / ".github").exists()
 
 
-def gitlab_jobs(document: dict):
-    """The jobs that run (hidden ones, named with a dot, are only templates)."""
-    return {name: job for name, job in document.items() if "script" in job and name[0] != "."}
-
-
 def test_every_gitlab_job_runs_a_session_the_noxfile_has(gitlab, tool_env):
     project, document = gitlab
     jobs = gitlab_jobs(document)
@@ -234,6 +231,7 @@ def test_every_gitlab_job_runs_a_session_the_noxfile_has(gitlab, tool_env):
     tests = json.loads(nox(project, tool_env, "--list", "--json", "--sessions", "tests"))
     assert {s for _, s, _ in ran if s.startswith("tests-")} == {s["session"] for s in tests}
     assert ("lint", "lint", "") in ran and ("lock", "lock", "--check") in ran
+    assert ("lock-upgrade", "lock", '--upgrade --exclude-newer "7 days"') in ran
     [(_, image_args)] = [(s, a) for job, s, a in ran if job == "build-image"]
     assert "--cache-from" in image_args and "--cache-to" in image_args
     assert any(j == "release" and '"$CI_COMMIT_TAG" --push' in a for j, s, a in ran)
@@ -242,13 +240,17 @@ def test_every_gitlab_job_runs_a_session_the_noxfile_has(gitlab, tool_env):
 
 def test_gitlab_pushes_only_from_tags_and_schedules(gitlab):
     """Pushing jobs: never for a merge request, never cancelled half-way, one at a
-    time; checks: for merge requests and branches, cancelled by a newer push."""
+    time; updates: schedules only, never cancelled; checks: for merge requests
+    and branches, cancelled by a newer push."""
     _, document = gitlab
     jobs = gitlab_jobs(document)
     for name, job in jobs.items():
         script = " ".join(job["script"])
-        rules = " ".join(rule["if"] for rule in job.get("rules", document[".checks"]["rules"]))
-        if "--push" in script:
+        rules = " ".join(rule["if"] for rule in job["rules"])
+        if job["stage"] == "update":
+            assert job["interruptible"] is False and "--push" not in script, name
+            assert rules == '$CI_PIPELINE_SOURCE == "schedule" || $CI_PIPELINE_SOURCE == "web"'
+        elif "--push" in script:
             assert job["interruptible"] is False and job["resource_group"] == "release", name
             assert "merge_request_event" not in rules and "CI_COMMIT_BRANCH" not in rules, name
             if "CI_COMMIT_TAG" in rules:  # a schedule on a tag must not publish it again
@@ -258,6 +260,8 @@ def test_gitlab_pushes_only_from_tags_and_schedules(gitlab):
             assert "CI_COMMIT_TAG" not in rules and "schedule" not in rules, name
     pushing = {name for name, job in jobs.items() if "--push" in " ".join(job["script"])}
     assert pushing == {"release", "rebuild"}
+    updates = {name for name, job in jobs.items() if job["stage"] == "update"}
+    assert updates == {"lock-upgrade", "template-update", "merge-requests"}
     assert document["workflow"]["auto_cancel"]["on_new_commit"] == "interruptible"
 
 

@@ -1,12 +1,16 @@
 """How the tests and the benchmarks run a generated project's tools: as a user would."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 # nox points these at its own session's venv; a generated project's tools
 # (nox, uv, pip, hatch) must choose their own, as they do in a user's shell.
 NOX_VARIABLES = ("VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "NOX_CURRENT_SESSION")
+# renovate-config-validator, pinned; Renovate 44 needs Node 24, which npm's
+# `node` package brings where the machine's is older.
+RENOVATE = ("renovate@44.121.2", "node@24.21.0")
 
 
 def tool_env() -> dict[str, str]:
@@ -28,3 +32,19 @@ def wheelhouse(project: Path, arch: str = "x86_64") -> Path:
     machine's by default): hatch build writes one folder per platform."""
     [folder] = (project / "dist" / "wheelhouse").glob(f"*_{arch}")
     return folder
+
+
+def npm_tools(packages: tuple[str, ...]) -> Path:
+    """The bin folder of an npm prefix holding `packages`: installed on first use,
+    then kept in the user's cache (~/.cache/slipway-tests), as uv keeps the
+    Python tools, so later runs start at once."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    prefix = cache / "slipway-tests" / "npm" / "+".join(packages).replace("/", "_")
+    done = prefix / "installed"  # written last: a broken install is started again
+    if not done.exists():
+        shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        install = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
+        run([*install, "--loglevel=error", *packages], prefix, tool_env())
+        done.write_text("\n".join(packages) + "\n")
+    return prefix / "node_modules" / ".bin"

@@ -15,11 +15,13 @@ import runpy
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import urllib.parse
 from pathlib import Path
 
 import nox
 import packaging.tags
+import packaging.version
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -86,8 +88,10 @@ def lock(session: nox.Session) -> None:
     holds the extras the wheelhouse hook's `extras` names, and nothing else.
     The `sdist-build` dependency group, when there is one, is locked apart in
     pylock.build.toml: the build requirements of packages that ship only an
-    sdist. `-- --upgrade` moves every package to its newest version;
-    `-- --check` fails when a lock no longer matches pyproject.toml.
+    sdist. `-- --upgrade` moves every package to its newest version, and
+    never lower (with `--exclude-newer "7 days"`, say, the newest a week
+    old); `-- --check` fails when a lock no longer matches pyproject.toml.
+    Other options go to `uv pip compile`.
     """
     # One uv version (pyproject.toml's lock group), so every developer writes the same lock.
     session.install(*nox.project.dependency_groups(PYPROJECT, "lock"))
@@ -117,6 +121,7 @@ def lock_pylock(session: nox.Session, lockfile: Path, check: bool, args: list[st
         session.error(f"{lockfile} is missing: run `nox -s lock`")
     command = ["uv", "pip", "compile", *args, "--universal", "--generate-hashes"]
     command += ["--quiet", "--no-header"]
+    previous = lockfile.read_text() if lockfile.exists() else ""
     with tempfile.TemporaryDirectory() as tmp:
         # --check locks a copy (uv keeps the versions it finds there) and compares.
         out = Path(tmp, lockfile.name) if check else lockfile
@@ -125,6 +130,24 @@ def lock_pylock(session: nox.Session, lockfile: Path, check: bool, args: list[st
         session.run(*command, "--output-file", str(out))
         if check and out.read_text() != lockfile.read_text():
             session.error(f"{lockfile} is stale: run `nox -s lock` and commit the result")
+    # An upgrade lowers a version only where the lock holds a release that its
+    # options leave out (--exclude-newer): keep the lock rather than go back.
+    lowered = lowered_versions(previous, lockfile.read_text()) if "--upgrade" in args else []
+    if lowered:
+        lockfile.write_text(previous)
+        session.error(f"{lockfile} kept as it was: the upgrade would lower {', '.join(lowered)}")
+
+
+def lowered_versions(before: str, after: str) -> list[str]:
+    """Packages whose version in the lock `after` is lower than in `before`."""
+
+    def versions(text: str) -> dict[str, packaging.version.Version]:
+        packages = tomllib.loads(text).get("packages", []) if text else []
+        return {p["name"]: packaging.version.Version(p["version"]) for p in packages}
+
+    old, new = versions(before), versions(after)
+    common = sorted(old.keys() & new.keys())
+    return [f"{name} {old[name]} -> {new[name]}" for name in common if new[name] < old[name]]
 
 
 def image_options(session: nox.Session, release: bool = False) -> argparse.Namespace:
