@@ -23,6 +23,7 @@ from cookiecutter.vcs import identify_repo
 # Paths that an answer makes unwanted: (question, answer) -> paths to remove,
 # formatted with the answers.
 FAIR_WORKER = "src/{package_name}/workers.py"  # imports gevent: the gevent answer's only
+TRACING = ["src/{package_name}/tracing.py", "tests/test_tracing.py", "docs/tracing.md"]
 # A docs/ page goes with what it documents.
 UNSELECTED = {
     ("ci", "github"): [".gitlab-ci.yml"],
@@ -31,6 +32,7 @@ UNSELECTED = {
     ("deploy", "none"): ["deploy", "docs/kubernetes.md"],
     ("license", "Proprietary"): ["LICENSE"],
     ("runtime", "slim"): ["docker/runtime_root.py", "docs/debugging.md"],
+    ("tracing", "none"): TRACING,
     ("worker_class", "gthread"): [FAIR_WORKER],
     ("worker_class", "sync"): [FAIR_WORKER],
 }

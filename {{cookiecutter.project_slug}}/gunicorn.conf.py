@@ -132,6 +132,28 @@ forwarded_allow_ips = env.addresses("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 max_requests = env.number("MAX_REQUESTS", 0, minimum=0)
 max_requests_jitter = max_requests // 10
 
+{% if cookiecutter.tracing == "opentelemetry" -%}
+# OpenTelemetry (tracing.py): on while an OTLP endpoint is set.
+URL = (r"https?://\S+", "an http:// or https:// URL")
+env.matching("OTEL_EXPORTER_OTLP_ENDPOINT", "", *URL)
+env.matching("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", *URL)
+
+
+def post_worker_init(worker) -> None:
+    # Each worker exports its own spans, from a thread started after gevent's patching
+    # (post_fork is before it); imported here, so the master never loads the SDK.
+    from {{ cookiecutter.package_name }} import tracing
+
+    tracing.start(settings.service_name, worker.log.error_log)
+
+
+def worker_exit(server, worker) -> None:
+    from {{ cookiecutter.package_name }} import tracing
+
+    tracing.stop()  # sends the spans still queued
+
+
+{% endif -%}
 try:
     env.check()
 except SettingsError as error:

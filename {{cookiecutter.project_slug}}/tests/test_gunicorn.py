@@ -191,15 +191,16 @@ def get(url: str, **headers: str) -> tuple[int, bytes]:
 
 
 @contextlib.contextmanager
-def gunicorn(cpus: set[int] | None = None, **environ):
-    """A real gunicorn serving the app until the block ends, on the CPUs `cpus`
-    if given; yields its port and pid and, once stopped, fills `log` with
-    everything it wrote."""
+def gunicorn(cpus: set[int] | None = None, args: tuple[str, ...] = (), **environ):
+    """A real gunicorn serving the app (or the one `args` names) until the block
+    ends, on the CPUs `cpus` if given; yields its port and pid and, once
+    stopped, fills `log` with everything it wrote."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", **environ}
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    command, output = [*START, *args], subprocess.PIPE
     server = subprocess.Popen(
-        START, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=pin
+        command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, preexec_fn=pin
     )
     run = {"port": port, "pid": server.pid, "log": ""}
     output = []  # read as it comes: a full pipe would stop gunicorn's writes

@@ -8,9 +8,13 @@ from collections.abc import Callable
 
 from flask import Blueprint, Flask, abort, current_app, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
-
+{% if cookiecutter.tracing == "opentelemetry" %}
+from . import __version__, tracing
+from .logs import REQUEST_ID, TRACE_IDS, JsonFormatter
+{%- else %}
 from . import __version__
 from .logs import REQUEST_ID, JsonFormatter
+{%- endif %}
 from .settings import Settings
 
 # A caller's request id is kept when it looks like one (a UUID, a trace id);
@@ -85,12 +89,22 @@ def request_id() -> str | None:
 
 
 class RequestIdFilter(logging.Filter):
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    """Adds the current request's id, and its span's, to the app's JSON log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (current := request_id()) is not None:
+            ids = {"request_id": current, **request.environ.get(TRACE_IDS, {})}
+            record.fields = {**getattr(record, "fields", {}), **ids}
+        return True
+{%- else %}
     """Adds the current request's id to the app's JSON log lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if (current := request_id()) is not None:
             record.fields = {**getattr(record, "fields", {}), "request_id": current}
         return True
+{%- endif %}
 
 
 def use_json_logs(logger: logging.Logger) -> None:
@@ -118,6 +132,9 @@ def create_app(
     if settings.log_format == "json":
         use_json_logs(app.logger)
     app.wsgi_app = with_request_ids(app.wsgi_app)
+{%- if cookiecutter.tracing == "opentelemetry" %}
+    tracing.instrument(app)  # first: the other hooks then run inside the request's span
+{%- endif %}
     app.before_request(require_host)
     app.extensions["readiness_checks"] = list(readiness_checks or [])
     app.register_blueprint(routes)

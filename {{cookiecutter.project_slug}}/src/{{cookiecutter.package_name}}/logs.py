@@ -37,6 +37,10 @@ CLIENT_FIELDS = ("path", "referer", "user_agent")
 CUT = "...(cut)"
 # The WSGI environ key under which the app leaves each request's id for the access log.
 REQUEST_ID = "service.request_id"
+{%- if cookiecutter.tracing == "opentelemetry" %}
+# And where tracing.py leaves the ids of the request's span, when tracing is on.
+TRACE_IDS = "service.trace_ids"
+{%- endif %}
 # Text lines quote header values: escape what would end the quote or the line. WSGI hands
 # on bytes past ASCII as latin-1 characters, C1 controls among them: each is written as its byte.
 NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f-\xff"\\]')
@@ -136,6 +140,9 @@ def request_fields(resp, environ: dict, request_time) -> dict:
         "referer": environ.get("HTTP_REFERER"),
         "user_agent": environ.get("HTTP_USER_AGENT"),
         "request_id": environ.get(REQUEST_ID),
+{%- if cookiecutter.tracing == "opentelemetry" %}
+        **environ.get(TRACE_IDS, {}),  # JSON lines only: the text line keeps its fields
+{%- endif %}
     }
 
 
