@@ -69,6 +69,9 @@ BASES = {
         150,
         [],
     ),
+    # OpenTelemetry's SDK, exporter and protobuf in the venv, each module imported by
+    # the image check; test_image.py then traces a request through it.
+    "debian-trixie-tracing": ({"tracing": "opentelemetry"}, "debian:trixie-slim", 80, []),
 }
 # Baked from a git clone of the template, with the cookiecutter CLI, as a user
 # does; the others from this folder through pytest-cookies.

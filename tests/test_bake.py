@@ -21,8 +21,15 @@ README_BUDGET = 8 * 1024
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Generated code and config whose comments give the reason in a line or two, and no
 # benchmark figures (those live in the template's docs/benchmarks.md).
-COMMENTED = ("gunicorn.conf.py", "noxfile.py", "Dockerfile", "src/*/workers.py", "src/*/logs.py")
-COMMENTED += ("ci/*.py",)
+COMMENTED = (
+    "gunicorn.conf.py",
+    "noxfile.py",
+    "Dockerfile",
+    "src/*/workers.py",
+    "src/*/logs.py",
+    "src/*/tracing.py",
+    "ci/*.py",
+)
 DIRECTIVE = re.compile(r"#\s*(hadolint|noqa|type:|pragma)")
 FIGURE = re.compile(
     r"\bmeasured\b|\b\d+(\.\d+)?( times|x)\b|\bx\d+\.\d|\d%\s+(slower|faster)|\d minutes\b", re.I
@@ -130,6 +137,9 @@ def test_defaults(cookies):
     assert recorded["debian_release"] == "trixie"
     assert recorded["worker_class"] == "gevent"
     assert recorded["deploy"] == "kubernetes"
+    assert recorded["tracing"] == "none"
+    assert not (project / "src/my_service/tracing.py").exists()
+    assert "opentelemetry" not in (project / "pyproject.toml").read_text()
     assert_docs_fit(project, recorded)
 
 
@@ -171,6 +181,11 @@ def test_supported_combination(cookies, answers):
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
     assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
+    traced = answers["tracing"] == "opentelemetry"
+    assert ('"opentelemetry-sdk' in pyproject) == traced
+    assert len(list(project.glob("src/*/tracing.py"))) == traced
+    assert (project / "tests/test_tracing.py").exists() == traced
+    assert ("post_worker_init" in (project / "gunicorn.conf.py").read_text()) == traced
     assert_docs_fit(project, answers)
 
 
@@ -183,6 +198,7 @@ def assert_docs_fit(project, answers):
     assert ("pipelines.md" in pages) == (answers["ci"] != "none")
     assert ("kubernetes.md" in pages) == (answers["deploy"] == "kubernetes")
     assert ("debugging.md" in pages) == (answers["runtime"] == "minimal")
+    assert ("tracing.md" in pages) == (answers["tracing"] == "opentelemetry")
     linked = set(re.findall(r"\]\(docs/([\w.-]+\.md)\)", readme.read_text()))
     assert linked == pages, "every docs/ page, and only those, is linked from the README"
     assert comment_problems(project) == []

@@ -17,6 +17,8 @@ VARIANTS = {
         "project_name": "Order Tracker",
     },
     "sync-proprietary": {"worker_class": "sync", "license": "Proprietary"},
+    # Its tests trace through every worker class to a collector on loopback.
+    "tracing": {"tracing": "opentelemetry"},
 }
 
 

@@ -22,6 +22,7 @@ def answers(**overrides):
         "worker_class": "gevent",
         "runtime": "minimal",
         "deploy": "kubernetes",
+        "tracing": "none",
         "_debian_pythons": CONTEXT["_debian_pythons"],
         "_source_pythons": CONTEXT["_source_pythons"],
     }
@@ -114,17 +115,21 @@ def selectable_files(project: Path) -> None:
     (project / "LICENSE").write_text("x")
     (project / "src" / "shop").mkdir(parents=True)
     (project / "src" / "shop" / "workers.py").write_text("x")
+    (project / "src" / "shop" / "tracing.py").write_text("x")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_tracing.py").write_text("x")
     (project / "docker").mkdir()
     (project / "docker" / "runtime_root.py").write_text("x")
     (project / "docs").mkdir()
-    for page in ("pipelines.md", "kubernetes.md", "debugging.md", "image.md"):
+    for page in ("pipelines.md", "kubernetes.md", "debugging.md", "tracing.md", "image.md"):
         (project / "docs" / page).write_text("x")
 
 
 def test_prune_removes_unselected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "none", "deploy": "none", "license": "Proprietary", "worker_class": "sync"}
-    removed = post.prune(tmp_path, {**answers, "runtime": "slim", "package_name": "shop"})
+    answers |= {"runtime": "slim", "tracing": "none", "package_name": "shop"}
+    removed = post.prune(tmp_path, answers)
     assert sorted(p.name for p in removed) == [
         ".github",
         "LICENSE",
@@ -135,9 +140,13 @@ def test_prune_removes_unselected_files(tmp_path):
         "pipelines.md",
         "renovate.json",
         "runtime_root.py",
+        "test_tracing.py",
+        "tracing.md",
+        "tracing.py",
         "workers.py",
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker", "docs", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker", "docs", "src", "tests"]
+    assert list((tmp_path / "src" / "shop").iterdir()) == []
     # Each page goes with what it documents; the others stay.
     assert [p.name for p in (tmp_path / "docs").iterdir()] == ["image.md"]
 
@@ -145,13 +154,16 @@ def test_prune_removes_unselected_files(tmp_path):
 def test_prune_keeps_selected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "github", "deploy": "kubernetes", "license": "MIT", "worker_class": "gevent"}
-    answers["runtime"] = "minimal"
+    answers |= {"runtime": "minimal", "tracing": "opentelemetry"}
     assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
+    assert (tmp_path / "src" / "shop" / "tracing.py").exists()
+    assert (tmp_path / "tests" / "test_tracing.py").exists()
     assert (tmp_path / "docker" / "runtime_root.py").exists()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".github", "LICENSE", "ci", "deploy", "docker", "docs", "renovate.json", "src"]
-    assert len(list((tmp_path / "docs").iterdir())) == 4
+    expected = [".github", "LICENSE", "ci", "deploy", "docker", "docs", "renovate.json", "src"]
+    assert names == [*expected, "tests"]
+    assert len(list((tmp_path / "docs").iterdir())) == 5
 
 
 @pytest.mark.parametrize("value", ['The "orders" API', "back\\slash", "Café $HOME"])

@@ -9,10 +9,13 @@ import base64
 import contextlib
 import csv
 import hashlib
+import http.server
 import io
 import json
+import os
 import posixpath
 import re
+import socket
 import subprocess
 import sys
 import tarfile
@@ -344,6 +347,88 @@ def test_build_without_wheelhouse_stops_with_the_fix(cookies_session, docker_env
         f"\n[debian-trixie] build without a wheelhouse failed after "
         f"{time.monotonic() - started:.1f} s"
     )
+
+
+@contextlib.contextmanager
+def otlp_receiver() -> Iterator[tuple[int, list[bytes]]]:
+    """An OTLP/HTTP endpoint on loopback: its port, and the bodies sent to it."""
+    bodies = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200 if self.path == "/v1/traces" else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port, bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Run by the image's Python: the exported bodies (hex, on stdin) decoded with the
+# protobuf modules the exporter brought into the venv.
+DECODE_SPANS = """
+import json, sys
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+spans = []
+for body in json.load(sys.stdin):
+    for batch in ExportTraceServiceRequest.FromString(bytes.fromhex(body)).resource_spans:
+        resource = {a.key: a.value.string_value for a in batch.resource.attributes}
+        for scope in batch.scope_spans:
+            spans += [
+                {
+                    "name": span.name,
+                    "trace_id": span.trace_id.hex(),
+                    "span_id": span.span_id.hex(),
+                    "parent_span_id": span.parent_span_id.hex(),
+                    "service": resource["service.name"],
+                }
+                for span in scope.spans
+            ]
+print(json.dumps(spans))
+"""
+
+
+def test_the_tracing_image_sends_its_spans(build_base):
+    """tracing=opentelemetry, run hardened on the host's network with an OTLP
+    endpoint on loopback: a request with a caller's `traceparent` is served,
+    and `docker stop` makes the worker send its span, which continues that
+    trace; the JSON access line names the same span."""
+    traced = build_base("debian-trixie-tracing")
+    trace_id, parent_id = os.urandom(16).hex(), os.urandom(8).hex()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with otlp_receiver() as (collector, bodies):
+        options = ["--network", "host", "--env", f"PORT={port}", "--env", "LOG_FORMAT=json"]
+        options += ["--env", f"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{collector}"]
+        with container(traced["tag"], *options, at=("127.0.0.1", port)) as running:
+            headers = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+            request = urllib.request.Request(running.url("/"), headers=headers)
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.status == 200
+            docker("stop", running.id)
+            log = docker("logs", running.id)
+    command = ["run", "--rm", "--interactive", *HARDENED, "--entrypoint", "python", traced["tag"]]
+    decoded = docker(*command, "-c", DECODE_SPANS, input=json.dumps([b.hex() for b in bodies]))
+    # Only the request: the probes on /healthz are not traced.
+    [span] = json.loads(decoded.stdout)
+    assert span["name"] == "GET /"
+    assert (span["trace_id"], span["parent_span_id"]) == (trace_id, parent_id)
+    assert span["service"] == "image-debian-trixie-tracing"
+    lines = [json.loads(line) for line in log.stdout.splitlines()]
+    [access] = [line for line in lines if line.get("path") == "/"]
+    assert (access["trace_id"], access["span_id"]) == (trace_id, span["span_id"])
+    print(f"\n[debian-trixie-tracing] span {span['span_id']} of trace {trace_id} received")
 
 
 # What a user adds to ship a dependency that has only an sdist (vendor/ holds it).
