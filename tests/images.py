@@ -40,19 +40,19 @@ SOURCE_URL = (
 # sizes measured, see the README's image section), and build arguments. Every
 # base on the default minimal runtime; the gthread variant on the slim one.
 BASES = {
-    "debian-trixie": ({}, "debian:trixie-slim", 85, []),
+    "debian-trixie": ({}, "debian:trixie-slim", 66, []),
     "debian-bookworm": (
         {"debian_release": "bookworm", "python_version": "3.11"},
         "debian:bookworm-slim",
-        85,
+        66,
         [],
     ),
-    "official-trixie": ({"base": "official"}, "python:3.13-slim-trixie", 100, []),
+    "official-trixie": ({"base": "official"}, "python:3.13-slim-trixie", 70, []),
     # A plain build (PGO=0): PGO and LTO take about 14 minutes on 2 cores.
     "source-trixie": (
         {"base": "source"},
         "debian:trixie-slim",
-        85,
+        70,
         ["PGO=0", f"PYTHON_URL={SOURCE_URL}"],
     ),
     # The gthread worker (the other answer that ships no gevent) on the slim
@@ -71,7 +71,7 @@ BASES = {
     ),
     # OpenTelemetry's SDK, exporter and protobuf in the venv, each module imported by
     # the image check; test_image.py then traces a request through it.
-    "debian-trixie-tracing": ({"tracing": "opentelemetry"}, "debian:trixie-slim", 80, []),
+    "debian-trixie-tracing": ({"tracing": "opentelemetry"}, "debian:trixie-slim", 78, []),
 }
 # Baked from a git clone of the template, with the cookiecutter CLI, as a user
 # does; the others from this folder through pytest-cookies.
