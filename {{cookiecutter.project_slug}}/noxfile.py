@@ -71,7 +71,7 @@ nox.options.download_python = "never"
 def tests(session: nox.Session) -> None:
     """Run the test suite against an installed copy of the service, with coverage."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "test"))
-    # The threshold and what is measured: [tool.coverage] in pyproject.toml.
+    # What counts, and the threshold: [tool.coverage] in pyproject.toml.
     session.run("pytest", "--cov", *session.posargs)
 
 

@@ -112,7 +112,7 @@ def use_json_logs(logger: logging.Logger) -> None:
 
 def json_error(error: HTTPException) -> ResponseReturnValue:
     """Every HTTP error, unhandled exceptions (500) included, as a JSON body."""
-    # Flask hands on only exceptions with a code; a bare HTTPException has none.
+    # Never None here: Flask answers an HTTPException without a code before its handlers.
     code = error.code or 500
     body = {"error": error.name, "status": code, "message": error.description}
     return jsonify(body), code

@@ -16,13 +16,14 @@ template's docs/benchmarks.md compares it with gunicorn's own.
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING, Any
 
 import gevent
 from gunicorn.workers import ggevent
 
 if TYPE_CHECKING:
+    import socket
+
     from _typeshed import ReadableBuffer
     from gunicorn.http.message import Request
 
