@@ -100,6 +100,7 @@ def test_defaults(cookies):
         ".cookiecutter.json",
         ".dockerignore",
         ".gitignore",
+        ".pre-commit-config.yaml",
         "Dockerfile",
         "checks/check_image.py",
         ".github/workflows/ci.yml",

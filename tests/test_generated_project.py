@@ -2,8 +2,11 @@
 
 import re
 import sys
+import tomllib
 
 import pytest
+import yaml
+from answers import AWKWARD, ROOT
 from tooling import run
 
 VARIANTS = {
@@ -16,18 +19,30 @@ VARIANTS = {
         "ci": "none",
         "project_name": "Order Tracker",
     },
-    "sync-proprietary": {"worker_class": "sync", "license": "Proprietary"},
+    # The description lands in the package's docstring, which mypy reads too.
+    "sync-proprietary-awkward": {"worker_class": "sync", "license": "Proprietary", **AWKWARD},
     # Its tests trace through every worker class to a collector on loopback.
     "tracing": {"tracing": "opentelemetry"},
 }
+# The GitLab tests job's coverage pattern, read from the template (copied unrendered).
+GITLAB_CI = yaml.safe_load((ROOT / "{{cookiecutter.project_slug}}" / ".gitlab-ci.yml").read_text())
+COVERAGE = re.compile(GITLAB_CI["tests"]["coverage"].strip("/"), re.M)
 
 
 @pytest.mark.parametrize("answers", VARIANTS.values(), ids=VARIANTS.keys())
 def test_nox_sessions_pass(cookies, tool_env, answers):
     project = cookies.bake(extra_context=answers).project_path
-    output = run([sys.executable, "-m", "nox", "-s", "tests", "lint"], project, tool_env)
+    command = [sys.executable, "-m", "nox", "-s", "tests", "lint", "typecheck"]
+    output = run(command, project, tool_env)
     # Missing interpreters are skipped, so make sure the suite really ran somewhere.
     ran = re.findall(r"\* tests-(3\.\d+): success", output)
     assert ran, output[-4000:]
     assert re.search(r"\* lint: success", output)
-    print(f"tests passed on Python {', '.join(ran)}")
+    assert re.search(r"\* typecheck: success", output)
+    assert "Success: no issues found" in output
+    # Each run measured coverage and met pyproject.toml's threshold.
+    threshold = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["coverage"]
+    figures = [float(figure) for figure in COVERAGE.findall(output)]
+    assert len(figures) == len(ran), output[-4000:]
+    assert min(figures) >= threshold["report"]["fail_under"]
+    print(f"tests passed on Python {', '.join(ran)}; coverage {figures}")

@@ -112,6 +112,7 @@ def test_every_step_runs_a_session_the_noxfile_has(project, tool_env):
     assert ("ci", "image", "--cache-from type=gha --cache-to type=gha,mode=max") in ran
     assert ("ci", "lock", "--check") in ran
     assert ("ci", "lint", "") in ran
+    assert ("ci", "typecheck", "") in ran and ("ci", "audit", "") in ran
     assert any(w == "release" and s == "release" and "--push" in a for w, s, a in ran)
     assert any(w == "rebuild" and s == "release" and "--refresh --push" in a for w, s, a in ran)
     assert ("updates", "lock", '--upgrade --exclude-newer "7 days"') in ran
@@ -232,6 +233,7 @@ def test_every_gitlab_job_runs_a_session_the_noxfile_has(gitlab, tool_env):
     assert {s for _, s, _ in ran if s.startswith("tests-")} == {s["session"] for s in tests}
     assert ("lint", "lint", "") in ran and ("lock", "lock", "--check") in ran
     assert ("lock-upgrade", "lock", '--upgrade --exclude-newer "7 days"') in ran
+    assert ("typecheck", "typecheck", "") in ran and ("audit", "audit", "") in ran
     [(_, image_args)] = [(s, a) for job, s, a in ran if job == "build-image"]
     assert "--cache-from" in image_args and "--cache-to" in image_args
     assert any(j == "release" and '"$CI_COMMIT_TAG" --push' in a for j, s, a in ran)

@@ -1,8 +1,9 @@
 """Development sessions.
 
-`nox` runs lint and tests; `nox -s lock` pins the dependencies; `nox -s image`
-builds the container image and checks it; `nox -s serve` runs it locally
-(`-- --reload`: on this checkout's source, reloading on edits);
+`nox` runs lint, typecheck and tests; `nox -s lock` pins the dependencies;
+`nox -s audit` checks the locked packages for known vulnerabilities; `nox -s
+image` builds the container image and checks it; `nox -s serve` runs it
+locally (`-- --reload`: on this checkout's source, reloading on edits);
 `nox -s release` builds, checks and pushes what a version tag ships.
 """
 
@@ -65,7 +66,7 @@ DEFAULT_PLATFORM = HOST_PLATFORM if HOST_PLATFORM in PLATFORMS else next(iter(PL
 
 nox.needs_version = ">=2025.5.1"  # download_python
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests"]
 # Test on every supported Python this machine has (none is downloaded); CI
 # pins one per job.
 nox.options.error_on_missing_interpreters = False
@@ -74,9 +75,17 @@ nox.options.download_python = "never"
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite against an installed copy of the service."""
+    """Run the test suite against an installed copy of the service, with coverage."""
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "test"))
-    session.run("pytest", *session.posargs)
+    # What counts, and the threshold: [tool.coverage] in pyproject.toml.
+    session.run("pytest", "--cov", *session.posargs)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy, strict, over src/ ([tool.mypy] in pyproject.toml)."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.run("mypy", *session.posargs)
 
 
 @nox.session
@@ -148,6 +157,18 @@ def lowered_versions(before: str, after: str) -> list[str]:
     old, new = versions(before), versions(after)
     common = sorted(old.keys() & new.keys())
     return [f"{name} {old[name]} -> {new[name]}" for name in common if new[name] < old[name]]
+
+
+@nox.session
+def audit(session: nox.Session) -> None:
+    """pip-audit: every package the locks pin, against known vulnerabilities.
+
+    It reads pylock.toml (and pylock.build.toml) as they are, resolving nothing,
+    and fails when any package could not be checked. PyPI's advisories by default;
+    `-- --vulnerability-service osv` asks OSV instead.
+    """
+    session.install(*nox.project.dependency_groups(PYPROJECT, "audit"))
+    session.run("pip-audit", "--strict", "--locked", *session.posargs, ".")
 
 
 def image_options(session: nox.Session, release: bool = False) -> argparse.Namespace:
@@ -497,7 +518,9 @@ def source_mounts() -> list[str]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting."""
+    """ruff: lint rules and formatting, of the files named (pre-commit names them) or all."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    # Named files too keep to the exclusions of [tool.ruff].
+    paths = ["--force-exclude", *(session.posargs or ["."])]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)

@@ -4,9 +4,12 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Blueprint, Flask, abort, current_app, has_request_context, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 {% if cookiecutter.tracing == "opentelemetry" %}
 from . import __version__, tracing
@@ -16,6 +19,9 @@ from . import __version__
 from .logs import REQUEST_ID, JsonFormatter
 {%- endif %}
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 # A caller's request id is kept when it looks like one (a UUID, a trace id);
 # anything else, or none, gets a fresh one, so a header cannot forge log lines.
@@ -29,18 +35,18 @@ routes = Blueprint("service", __name__)
 
 
 @routes.get("/")
-def index():
+def index() -> dict[str, str]:
     return {"service": current_app.config["SERVICE_NAME"], "version": __version__}
 
 
 @routes.get("/healthz")
-def healthz():
+def healthz() -> dict[str, str]:
     """Liveness: the process answers requests."""
     return {"status": "ok"}
 
 
 @routes.get("/readyz")
-def readyz():
+def readyz() -> ResponseReturnValue:
     """Readiness: every registered dependency check passes."""
     failed = []
     for check in current_app.extensions["readiness_checks"]:
@@ -61,7 +67,7 @@ def require_host() -> None:
         abort(400, "HTTP/1.1 requests need a Host header")
 
 
-def with_request_ids(wsgi_app):
+def with_request_ids(wsgi_app: WSGIApplication) -> WSGIApplication:
     """`wsgi_app` giving each request an id: the caller's X-Request-ID when well
     formed, else a fresh one, left in the environ under REQUEST_ID (for the access
     log and `request_id()`) and echoed on every response, errors included.
@@ -69,12 +75,16 @@ def with_request_ids(wsgi_app):
     A WSGI wrapper rather than Flask hooks: it costs a fraction of their
     per-request dispatch, and covers responses the hooks never see."""
 
-    def app(environ, start_response):
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         given = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = given if WELL_FORMED_ID.match(given) else os.urandom(16).hex()
         environ[REQUEST_ID] = request_id
 
-        def start_with_id(status, headers, exc_info=None):
+        def start_with_id(
+            status: str,
+            headers: list[tuple[str, str]],
+            exc_info: "OptExcInfo | None" = None,
+        ) -> Callable[[bytes], object]:
             headers.append(("X-Request-ID", request_id))
             return start_response(status, headers, exc_info)
 
@@ -114,10 +124,12 @@ def use_json_logs(logger: logging.Logger) -> None:
     logger.handlers[:] = [handler]
 
 
-def json_error(error: HTTPException):
+def json_error(error: HTTPException) -> ResponseReturnValue:
     """Every HTTP error, unhandled exceptions (500) included, as a JSON body."""
-    body = {"error": error.name, "status": error.code, "message": error.description}
-    return jsonify(body), error.code
+    # Never None here: Flask answers an HTTPException without a code before its handlers.
+    code = error.code or 500
+    body = {"error": error.name, "status": code, "message": error.description}
+    return jsonify(body), code
 
 
 def create_app(
@@ -131,7 +143,8 @@ def create_app(
     app.logger.setLevel(settings.log_level)
     if settings.log_format == "json":
         use_json_logs(app.logger)
-    app.wsgi_app = with_request_ids(app.wsgi_app)
+    # Flask's way to wrap its app in WSGI middleware, which mypy sees as replacing a method.
+    app.wsgi_app = with_request_ids(app.wsgi_app)  # type: ignore[method-assign, assignment]
 {%- if cookiecutter.tracing == "opentelemetry" %}
     tracing.instrument(app)  # first: the other hooks then run inside the request's span
 {%- endif %}

@@ -16,6 +16,8 @@ non-blocking pipe whose reader stalls) or closed, the line is dropped and
 counted, and the count goes to the error log once a line gets through again.
 """
 
+from __future__ import annotations
+
 import atexit
 import json
 import logging
@@ -25,9 +27,15 @@ import select
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.glogging import Logger
+
+if TYPE_CHECKING:  # the worker has them loaded; the app alone needs none of them
+    from gunicorn.config import Config
+    from gunicorn.http.message import Request
+    from gunicorn.http.wsgi import Response
 
 # A write of at most this many bytes to a pipe is never interleaved with
 # another process's: the workers share the container's output.
@@ -50,9 +58,11 @@ ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0x100)
 }
 # The text line's fields that are quoted or may carry a client's bytes, in its order.
 QUOTED = ("method", "path", "protocol", "referer", "user_agent", "request_id")
+# An access line's fields by name: strings, numbers or None, as the environ gave them.
+Fields = dict[str, Any]
 
 
-def fit_to_pipe(fields: dict, format_line: Callable[[dict], str]) -> str:
+def fit_to_pipe(fields: Fields, format_line: Callable[[Fields], str]) -> str:
     """The access line, its longest client-given fields halved until the line
     and its newline fit in PIPE_BUF: a longer write to a pipe can be cut by
     another worker's line (gunicorn admits 8 KiB headers)."""
@@ -68,7 +78,7 @@ def fit_to_pipe(fields: dict, format_line: Callable[[dict], str]) -> str:
     return line
 
 
-def after_ready_greenlets(callback) -> bool:
+def after_ready_greenlets(callback: Callable[[], None]) -> bool:
     """Runs `callback` once the greenlets ready now have run, when this process
     is a gevent worker; False in any other worker."""
     monkey = sys.modules.get("gevent.monkey")
@@ -103,9 +113,10 @@ def stream_fd(handler: logging.Handler) -> int | None:
     if not isinstance(handler, logging.StreamHandler):
         return None
     try:
-        return handler.stream.fileno()
+        fd: int = handler.stream.fileno()
     except (OSError, ValueError):  # a StringIO, a closed file: `logging` writes those
         return None
+    return fd
 
 
 def iso_time(seconds: float) -> str:
@@ -126,7 +137,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def request_fields(resp, environ: dict, request_time) -> dict:
+def request_fields(resp: Response, environ: dict[str, Any], request_time: timedelta) -> Fields:
     # gunicorn's error responses set only `status`, "400 Bad Request".
     code = str(resp.status).split(None, 1)[0]
     return {
@@ -150,7 +161,7 @@ class AccessLogger(Logger):
     """Access lines in Apache's combined format, which log tools read, then the
     request's duration in milliseconds and its id."""
 
-    def __init__(self, cfg) -> None:
+    def __init__(self, cfg: Config) -> None:
         if cfg.access_log_format != cfg.settings["access_log_format"].default:
             # gunicorn answers a RuntimeError at start with this one line.
             raise RuntimeError(
@@ -158,12 +169,15 @@ class AccessLogger(Logger):
                 "(logs.py); unset it, or change AccessLogger.access_line"
             )
         self.dropped = 0
-        self.clock = (None, "")  # a second and its time stamp, set together for threads
+        # A second and its time stamp, set together for threads.
+        self.clock: tuple[int | None, str] = (None, "")
         self.pending: list[str] = []
         atexit.register(self.flush)  # the lines of a last loop turn, as the worker exits
         super().__init__(cfg)
 
-    def access(self, resp, req, environ, request_time) -> None:
+    def access(
+        self, resp: Response, req: Request, environ: dict[str, Any], request_time: timedelta
+    ) -> None:
         if not self.access_log_enabled:
             return
         line = fit_to_pipe(request_fields(resp, environ, request_time), self.access_line)
@@ -199,7 +213,7 @@ class AccessLogger(Logger):
             dropped, self.dropped = self.dropped, 0
             self.error("%d access log lines dropped: the log's output was full or closed", dropped)
 
-    def access_line(self, fields: dict) -> str:
+    def access_line(self, fields: Fields) -> str:
         now, (second, stamp) = int(time.time()), self.clock
         if now != second:  # one strftime a second, not one a request
             stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
@@ -219,11 +233,11 @@ class AccessLogger(Logger):
 class JsonLogger(AccessLogger):
     """gunicorn's logs as JSON lines, access and error alike."""
 
-    def setup(self, cfg) -> None:
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
 
-    def access_line(self, fields: dict) -> str:
+    def access_line(self, fields: Fields) -> str:
         entry = {"time": iso_time(time.time()), "level": "INFO", "logger": "gunicorn.access"}
         return json.dumps({**entry, "message": "request", **fields})

@@ -14,8 +14,18 @@ gunicorn.conf.py uses this worker for GUNICORN_WORKER_CLASS=gevent; the
 template's docs/benchmarks.md compares it with gunicorn's own.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gevent
 from gunicorn.workers import ggevent
+
+if TYPE_CHECKING:
+    import socket
+
+    from _typeshed import ReadableBuffer
+    from gunicorn.http.message import Request
 
 # A header block that declares its body's length is followed at once by the body's write,
 # even an empty one; a chunked or unframed one may wait on the app, so it is not held.
@@ -28,12 +38,12 @@ class OneSend:
     asked of the socket (sendfile, recv, a websocket's own writes) sends what
     waits first."""
 
-    def __init__(self, sock) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.held = b""
         self.first = True
 
-    def sendall(self, data) -> None:
+    def sendall(self, data: ReadableBuffer) -> None:
         first, self.first = self.first, False
         if first and isinstance(data, bytes) and DECLARED_LENGTH in data.lower():
             self.held = data
@@ -47,13 +57,15 @@ class OneSend:
             data, self.held = self.held, b""
             self.sock.sendall(data)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         self.flush()
         return getattr(self.sock, name)
 
 
 class GeventWorker(ggevent.GeventWorker):
-    def handle_request(self, listener_name, req, sock, addr) -> None:
+    def handle_request(
+        self, listener_name: object, req: Request, sock: socket.socket, addr: object
+    ) -> None:
         client = OneSend(sock)
         try:
             super().handle_request(listener_name, req, client, addr)
