@@ -22,7 +22,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Generated code and config whose comments give the reason in a line or two, and no
 # benchmark figures (those live in the template's docs/benchmarks.md).
 COMMENTED = ("gunicorn.conf.py", "noxfile.py", "Dockerfile", "src/*/workers.py", "src/*/logs.py")
-COMMENTED += ("ci/*.py",)
+COMMENTED += ("ci/*.py", "src/*/metrics.py")
 DIRECTIVE = re.compile(r"#\s*(hadolint|noqa|type:|pragma)")
 FIGURE = re.compile(
     r"\bmeasured\b|\b\d+(\.\d+)?( times|x)\b|\bx\d+\.\d|\d%\s+(slower|faster)|\d minutes\b", re.I
@@ -120,6 +120,7 @@ def test_defaults(cookies):
         "pyproject.toml",
         "src/my_service/__init__.py",
         "src/my_service/app.py",
+        "src/my_service/metrics.py",
         "src/my_service/settings.py",
         "src/my_service/wsgi.py",
     }

@@ -627,3 +627,25 @@ def test_metrics_add_up_every_worker(tmp_path, metric_samples, worker_class):
     timed = metric_samples(text.decode(), "http_request_duration_seconds_count")
     assert timed[("GET", "/items/<int:item>")] == 40
     assert list(tmp_path.glob("metrics-*")) == []
+
+
+def test_metrics_on_their_own_port(metric_samples):
+    """gunicorn tells the app which of its ports a request came in on; a Host
+    header naming the metrics port changes nothing."""
+    metrics_port = free_port()
+    with gunicorn(METRICS_PORT=str(metrics_port)) as server:
+        with pytest.raises(urllib.error.HTTPError) as public:
+            get(f"http://127.0.0.1:{server['port']}/metrics", Host=f"x:{metrics_port}")
+        status, text = get(f"http://127.0.0.1:{metrics_port}/metrics")
+    assert (public.value.code, status) == (404, 200)
+    counts = metric_samples(text.decode(), "http_requests_total")
+    assert counts[("GET", "unmatched", "404")] == 1  # the public /metrics; no scrape counted
+    assert not [labels for labels in counts if labels[1] == "/metrics"]
+
+
+def test_metrics_off(tmp_path):
+    with gunicorn(METRICS="off", TMPDIR=str(tmp_path)) as server:
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            get(f"http://127.0.0.1:{server['port']}/metrics")
+        assert list(tmp_path.iterdir()) == []  # no metrics files
+    assert answer.value.code == 404

@@ -26,6 +26,8 @@ METHODS = frozenset(
 
 
 class Metrics:
+    """The service's two metrics, and the registry a scrape reads."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         shared = "PROMETHEUS_MULTIPROC_DIR" in os.environ
@@ -74,14 +76,14 @@ def init_app(app: Flask, port: int | None) -> None:
     at /metrics on the app's port, or on `port` alone (METRICS_PORT), where
     every path is the metrics and nothing is counted."""
     metrics = Metrics()
-    app.extensions["metrics"] = metrics
     if port is None:
         app.add_url_rule("/metrics", "metrics", metrics.scrape)
-    scrape_port, exposition = str(port), make_wsgi_app(metrics.registry)
-    wsgi_app = app.wsgi_app
+    scrape_port = None if port is None else str(port)
+    exposition, wsgi_app = make_wsgi_app(metrics.registry), app.wsgi_app
 
     def counted(environ, start_response):
-        if environ.get("SERVER_PORT") == scrape_port:  # the port gunicorn accepted it on
+        # gunicorn's SERVER_PORT is the port it accepted the connection on, not the Host header's.
+        if environ["SERVER_PORT"] == scrape_port:
             return exposition(environ, start_response)
         started = time.perf_counter()
 
