@@ -11,9 +11,9 @@ Two measures, as the machine may be shared and busy:
 - CPU time per request in the default image, hardened on one CPU: the
   container's cgroup CPU time over a fixed offered rate, in alternating rounds.
 
-Needs valgrind and hey (`apt-get install valgrind hey`), and Python 3.13 for
-uv to find (METRICS_COST_PYTHON names another). It is not part of the full
-`nox -s bench`: under callgrind it takes about half an hour.
+Needs valgrind and hey (`apt-get install valgrind hey`). The venv's Python is
+the session's, or METRICS_COST_PYTHON (a path: the image's 3.13, say). It is
+not part of the full `nox -s bench`: under callgrind it takes about half an hour.
 """
 
 import os
@@ -40,8 +40,8 @@ RATE, SECONDS, ROUNDS = 1000, 10, 5  # the image's runs: requests/s offered, for
 def venv(project: Path, workdir: Path) -> Path:
     """The baked service installed in a venv of its own; its Python."""
     folder = workdir / "metrics-cost-venv"
-    python = os.environ.get("METRICS_COST_PYTHON", "3.13")
-    sh(sys.executable, "-m", "uv", "venv", "-q", "-p", python, str(folder), env=tool_env())
+    python = os.environ.get("METRICS_COST_PYTHON", sys.executable)
+    sh(sys.executable, "-m", "uv", "venv", "-q", "--no-python-downloads", "-p", python, str(folder))
     install = [sys.executable, "-m", "uv", "pip", "install", "-q", "-p", str(folder / "bin/python")]
     sh(*install, "-e", str(project), env=tool_env())
     return folder / "bin" / "python"
@@ -78,9 +78,8 @@ def worker_instructions(python: Path, project: Path, out: Path, mode: str, path:
     return int(re.search(r"^(?:summary|totals): (\d+)", totals, re.M)[1])
 
 
-def instructions(project: Path, workdir: Path) -> dict:
+def instructions(python: Path, project: Path, workdir: Path) -> dict:
     """Instructions per request by (workload, mode), and the Python that ran them."""
-    python = venv(project, workdir)
     found = {"python": sh(str(python), "-c", "import platform; print(platform.python_version())")}
     for workload, path in WORKLOADS:
         for mode in MODES:
@@ -90,6 +89,7 @@ def instructions(project: Path, workdir: Path) -> dict:
                 for n in COUNTS
             )
             found[workload, mode] = (second - first) / (COUNTS[1] - COUNTS[0])
+            log(f"metrics cost: {found[workload, mode]:,.0f} instructions per request")
     return found
 
 
@@ -113,10 +113,13 @@ def measure(workdir: Path) -> dict:
     variant = Variant(DEFAULT)
     shutil.rmtree(workdir / "metrics-cost", ignore_errors=True)
     project = bake(variant, workdir / "metrics-cost")
+    python = venv(project, workdir)
     tag = image_tag("metrics cost default")
     log("metrics cost: building the default image")
     build(variant, project, tag, no_cache=False)
-    return {"cpu": cpu_per_request(tag), "instructions": instructions(project, workdir)}
+    cpu = cpu_per_request(tag)
+    log(f"metrics cost: CPU us per request {cpu}")
+    return {"cpu": cpu, "instructions": instructions(python, project, workdir)}
 
 
 def section(measured: dict) -> str:
