@@ -132,7 +132,6 @@ def hey(url: str, rate: float, connections: int, seconds: float, cpus: int) -> d
     quantile = {q: float(s) * 1000 for q, s in re.findall(r"(\d+)% in ([\d.]+) secs", out)}
     return {
         "offered": rate,
-        "ok": ok,
         "rps": ok / total_s,
         "p50_ms": quantile.get("50"),
         "p99_ms": quantile.get("99"),

@@ -9,7 +9,7 @@ Two measures, as the machine may be shared and busy:
   second run, N2 requests (hey, 4 connections); the worker's instructions at
   N2 less those at N1, over N2 - N1, leave its start and stop out;
 - CPU time per request in the default image, hardened on one CPU: the
-  container's cgroup CPU time over a fixed offered rate, in alternating rounds.
+  container's cgroup CPU time under wrk, in alternating rounds.
 
 Needs valgrind and hey (`apt-get install valgrind hey`). The venv's Python is
 the session's, or METRICS_COST_PYTHON (a path: the image's 3.13, say). It is
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from measures import cpu_seconds, free_port, hey, running
+from measures import cpu_seconds, free_port, running, wrk
 from projects import DEFAULT, Variant, bake, build, image_tag, log, sh, tool_env
 from report import machine
 
@@ -34,7 +34,7 @@ HEADING = "## What metrics cost"
 WORKLOADS = [("trivial", "/healthz"), ("wait 10 ms", "/bench/io?ms=10")]
 MODES = ("on", "off")
 COUNTS = (200, 1200)  # requests in the two callgrind runs
-RATE, SECONDS, ROUNDS = 1000, 10, 5  # the image's runs: requests/s offered, for how long
+CONNECTIONS, SECONDS, ROUNDS = 64, 5, 7  # the image's runs under wrk
 
 
 def venv(project: Path, workdir: Path) -> Path:
@@ -69,7 +69,8 @@ def worker_instructions(python: Path, project: Path, out: Path, mode: str, path:
             assert server.poll() is None and time.monotonic() < deadline, read(out / "log")
             time.sleep(0.5)
         time.sleep(10)  # the worker's imports, which no request should wait behind
-        answered = sh("hey", "-n", str(n), "-c", "4", f"http://127.0.0.1:{port}{path}")
+        # No timeout: under callgrind a request takes a hundred times as long.
+        answered = sh("hey", "-n", str(n), "-c", "4", "-t", "0", f"http://127.0.0.1:{port}{path}")
         assert re.search(rf"\[200\]\s+{n} responses", answered), answered
     finally:
         server.send_signal(signal.SIGTERM)
@@ -100,12 +101,12 @@ def cpu_per_request(tag: str) -> dict[tuple[str, str], list[float]]:
         for mode in MODES:  # alternating: drift hits both
             log(f"metrics cost: image, round {round_number + 1}/{ROUNDS}, METRICS={mode}")
             with running(tag, {"METRICS": mode}, 1) as started:
-                hey(started.url("/healthz"), 500, 64, 1, cpus=1)  # warm
+                wrk(started.url("/healthz"), 64, 1, cpus=1)  # warm
                 for workload, path in WORKLOADS:
                     before = cpu_seconds(started)
-                    served = hey(started.url(path), RATE, 64, SECONDS, cpus=1)
+                    served = wrk(started.url(path), CONNECTIONS, SECONDS, cpus=1)
                     used = cpu_seconds(started) - before
-                    found.setdefault((workload, mode), []).append(used / served["ok"] * 1e6)
+                    found.setdefault((workload, mode), []).append(used / served["requests"] * 1e6)
     return found
 
 
@@ -146,8 +147,8 @@ on the host (Python {python}), under callgrind, serving
 {COUNTS[0]:,} then, in a second run, {COUNTS[1]:,} requests (hey, 4 connections):
 the difference, over {COUNTS[1] - COUNTS[0]:,}, leaves its start and stop out, and no
 load on the machine changes it. CPU: the default image hardened, `--cpus 1`,
-its cgroup's CPU time over {SECONDS} s at {RATE:,} requests/s offered
-(`hey -c 64`), median of {ROUNDS} alternating rounds. Cost: `METRICS=on` over
+its cgroup's CPU time over `wrk -c{CONNECTIONS} -d{SECONDS}s`, median of {ROUNDS}
+alternating rounds. Cost: `METRICS=on` over
 `METRICS=off`, less one. The rate an image holds at a latency target falls
 by about the share its CPU per request rises.
 
