@@ -41,8 +41,9 @@ def venv(project: Path, workdir: Path) -> Path:
     """The baked service installed in a venv of its own; its Python."""
     folder = workdir / "metrics-cost-venv"
     python = os.environ.get("METRICS_COST_PYTHON", sys.executable)
-    sh(sys.executable, "-m", "uv", "venv", "-q", "--no-python-downloads", "-p", python, str(folder))
-    install = [sys.executable, "-m", "uv", "pip", "install", "-q", "-p", str(folder / "bin/python")]
+    uv = [sys.executable, "-m", "uv"]
+    sh(*uv, "venv", "-q", "--clear", "--no-python-downloads", "-p", python, str(folder))
+    install = [*uv, "pip", "install", "-q", "-p", str(folder / "bin/python")]
     sh(*install, "-e", str(project), env=tool_env())
     return folder / "bin" / "python"
 
