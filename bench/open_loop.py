@@ -31,7 +31,7 @@ CONNECTIONS = 64
 WORKLOADS = [("trivial", "/healthz"), ("wait 10 ms", "/bench/io?ms=10")]
 RATES = [250, 1000, 2000, 3000, 4000, 5000, 6000, 7000]
 QUICK_RATES = [1000, 3000, 5000, 6000]
-COMPARED = [NAIVE, PEER, CHOSEN, "default, `ACCESS_LOG=off`"]
+COMPARED = [NAIVE, PEER, CHOSEN, "default, `ACCESS_LOG=off`", "default, `METRICS=off`"]
 
 
 def held(step: dict) -> bool:

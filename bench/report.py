@@ -86,6 +86,7 @@ def replace_section(document: str, new: str) -> str:
 KEPT = (
     "## Below saturation: findings and changes",
     "## Size and cold build",
+    "## What metrics cost",  # written by --metrics-cost-only alone
     "## Figures from earlier runs",
 )
 

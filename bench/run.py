@@ -6,6 +6,7 @@
     nox -s bench -- --open-loop-only # only latency at fixed rates (bench/open_loop.py)
     nox -s bench -- --profile-only   # only where a worker's time goes (bench/worker_profile.py)
     nox -s bench -- --bytecode-only  # only the bytecode section (bench/bytecode.py)
+    nox -s bench -- --metrics-cost-only  # only what metrics cost (bench/metrics_cost.py)
 
 In one run on this machine: bakes the service for each base (and each gunicorn
 worker class on the default base), builds its image with `nox -s image`, and
@@ -26,6 +27,7 @@ from pathlib import Path
 from statistics import geometric_mean
 
 import bytecode
+import metrics_cost
 import open_loop
 import runtimes
 import serving
@@ -124,10 +126,18 @@ def main() -> None:
         parser.add_argument(
             f"--{name}-only", action="store_true", help=f"only the {name} section of --output"
         )
+    parser.add_argument(
+        "--metrics-cost-only",
+        action="store_true",
+        help="only what metrics cost (needs valgrind; not part of the full run)",
+    )
     options = parser.parse_args()
     for tool in ("wrk", "hey"):  # closed loop and open loop
         if not shutil.which(tool):
             sys.exit(f"[bench] {tool} is missing: apt-get install {tool}")
+    if options.metrics_cost_only:
+        write(options.output, metrics_cost.section(metrics_cost.measure(options.workdir)), True)
+        return
     measured = sections(options.workdir, options.quick)
     for name, section in measured.items():
         if getattr(options, f"{name.replace('-', '_')}_only"):

@@ -43,7 +43,7 @@ WORKLOADS = [
     ("wait 100 ms, 2,048 connections", "/bench/io?ms=100", 2048),
 ]
 NAIVE, PEER = "naive: `gunicorn -w 4` (sync)", "seed pattern: `-w 4 -k gevent`"
-CHOSEN = "slipway default: gevent, fair, access log"
+CHOSEN = "slipway default: gevent, fair, access log, metrics"
 
 
 @dataclass
@@ -59,6 +59,7 @@ CONFIGURATIONS = [
     Configuration(PEER, "peer", both_cpu_counts=True),
     Configuration(CHOSEN, "default", both_cpu_counts=True),
     Configuration("default, `ACCESS_LOG=off`", "default", {"ACCESS_LOG": "off"}),
+    Configuration("default, `METRICS=off`", "default", {"METRICS": "off"}),
     Configuration(
         "default, gunicorn's access logger",
         "default",

@@ -146,4 +146,6 @@ def docker_options(deployment: dict) -> list[str]:
         options += ["--tmpfs", f"{mount['mountPath']}:size={docker_size(empty_dir['sizeLimit'])}"]
     limits = container["resources"]["limits"]
     options += ["--cpus", docker_cpus(limits["cpu"]), "--memory", docker_size(limits["memory"])]
+    for variable in container.get("env", []):
+        options += ["--env", f"{variable['name']}={variable['value']}"]
     return options

@@ -27,6 +27,7 @@ COMMENTED = (
     "Dockerfile",
     "src/*/workers.py",
     "src/*/logs.py",
+    "src/*/metrics.py",
     "src/*/tracing.py",
     "ci/*.py",
 )
@@ -128,6 +129,7 @@ def test_defaults(cookies):
         "pyproject.toml",
         "src/my_service/__init__.py",
         "src/my_service/app.py",
+        "src/my_service/metrics.py",
         "src/my_service/settings.py",
         "src/my_service/wsgi.py",
     }

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -62,6 +63,16 @@ def test_default_manifests_validate_and_keep_the_image_guarantees(cookies):
     assert app["lifecycle"]["preStop"]["sleep"]["seconds"] > 0
     limits, requests = app["resources"]["limits"], app["resources"]["requests"]
     assert limits == requests, "Guaranteed QoS: the CPU gunicorn sizes from is promised"
+    # Scraped at the metrics port, which the pod opens and the Service leaves out.
+    ports = {port["name"]: port["containerPort"] for port in app["ports"]}
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(ports["metrics"])
+    assert {e["name"]: e["value"] for e in app["env"]}["METRICS_PORT"] == str(ports["metrics"])
+    (service,) = [r for r in resources if r["kind"] == "Service"]
+    assert [port["targetPort"] for port in service["spec"]["ports"]] == ["http"]
+    (policy,) = [r for r in resources if r["kind"] == "NetworkPolicy"]
+    opened = [port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]]
+    assert sorted(opened) == ["http", "metrics"]
 
 
 def test_checkov_finds_nothing_to_fix(cookies, tmp_path):
@@ -117,7 +128,7 @@ def test_manifests_match_the_image(default_image):
     config = json.loads(inspect.stdout)
     security = pod["securityContext"]
     assert config["User"] == f"{security['runAsUser']}:{security['runAsGroup']}"
-    (port,) = app["ports"]
+    (port,) = [port for port in app["ports"] if port["name"] == "http"]
     assert list(config["ExposedPorts"]) == [f"{port['containerPort']}/tcp"]
     assert {e["name"]: e["value"] for e in app.get("env", [])}.get("PORT") is None, (
         "the image's PORT is the container port"
@@ -126,9 +137,12 @@ def test_manifests_match_the_image(default_image):
 
 @pytest.mark.docker
 def test_the_pod_settings_run_and_serve(default_image):
-    """The image under the pod's user, read-only root, tmpfs, capabilities and limits."""
+    """The image under the pod's user, read-only root, tmpfs, capabilities, limits
+    and environment; its metrics scraped as the pod's annotations say."""
     deployment, _, app = deployment_of(default_image["project"])
-    options = docker_options(deployment)
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    metrics_port = annotations["prometheus.io/port"]
+    options = [*docker_options(deployment), "--publish", f"127.0.0.1::{metrics_port}"]
     print("docker run", " ".join(options))
     started = time.monotonic()
     with container(default_image["tag"], *options, hardened=False) as running:
@@ -137,6 +151,19 @@ def test_the_pod_settings_run_and_serve(default_image):
             path = app[probe]["httpGet"]["path"]
             with urllib.request.urlopen(running.url(path), timeout=5) as response:
                 assert response.status == 200, f"{probe} {path}"
+        published = docker("port", running.id, f"{metrics_port}/tcp").stdout.split()[0]
+        path = annotations["prometheus.io/path"]
+        scrape = f"http://127.0.0.1:{published.rpartition(':')[2]}{path}"
+        with urllib.request.urlopen(scrape, timeout=5) as response:
+            text = response.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as public:  # not on the Service's port
+            urllib.request.urlopen(running.url("/metrics"), timeout=5)
+        assert public.value.code == 404
+        # Counted in files in /tmp, the one place the read-only root lets the app write.
+        counted = dict(re.findall(r"^http_requests_total\{(.*)\} (\S+)$", text, re.M))
+        assert float(counted['method="GET",route="/readyz",status="200"']) == 1, text
+        # The wait for the start, then the startup and liveness probes.
+        assert float(counted['method="GET",route="/healthz",status="200"']) >= 3
         # One worker per CPU of the limit, as the Deployment's comment says.
         log = docker("logs", running.id).stderr
         workers = len(re.findall(r"Booting worker with pid", log))

@@ -55,7 +55,7 @@ def built(request, build_base):
 
 # The lines of check_image.py's report, shown in the test log.
 CHECK_LINES = ("image ", "user ", "no shell", "Python ", "serving ")
-CHECK_LINES += ("HEALTHCHECK ", "stopped ")
+CHECK_LINES += ("/metrics ", "HEALTHCHECK ", "stopped ")
 
 
 def test_image_checks_pass(built):
@@ -69,6 +69,8 @@ def test_image_checks_pass(built):
     minimal = BASES[built["name"]][0].get("runtime", "minimal") == "minimal"
     assert ("no shell, no apt or dpkg" in output) == minimal
     assert re.search(r"user 10001\b", output)
+    # The workers' metrics files in the read-only root's /tmp, added up at a scrape.
+    assert re.search(r"/metrics counts the [1-9]\d* requests to /healthz", output)
     assert "stopped by SIGTERM with exit code 0" in output
     size = float(re.search(r"image \S+: linux/amd64, ([\d.]+) MB, (\d+) layers", output)[1])
     assert size < built["budget"], f"{size} MB is over the {built['budget']} MB budget"

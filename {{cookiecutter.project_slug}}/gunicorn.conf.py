@@ -10,6 +10,8 @@ import; gunicorn then loads it again, in the same process.
 
 import math
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.settings import Environment, Settings, SettingsError
@@ -83,7 +85,8 @@ def default_workers(worker: str, cpus: int) -> int:
 
 wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 # Containers must listen on all interfaces to be reachable through a port mapping.
-bind = f"0.0.0.0:{env.number('PORT', 8000, minimum=1, maximum=65535)}"
+port = env.number("PORT", 8000, minimum=1, maximum=65535)
+bind = [f"0.0.0.0:{port}"]
 # gevent serves waiting requests as greenlets, thousands per worker; gthread suits blocking
 # libraries gevent cannot patch (docs/configuration.md, "Choosing a worker class").
 worker = env.choice("GUNICORN_WORKER_CLASS", "{{ cookiecutter.worker_class }}", tuple(WORKER_CLASSES))
@@ -113,6 +116,17 @@ loglevel = settings.log_level.lower()
 # access and error logs one JSON object per line.
 logs = "JsonLogger" if settings.log_format == "json" else "AccessLogger"
 logger_class = f"{{ cookiecutter.package_name }}.logs.{logs}"
+
+# METRICS_PORT: /metrics on a port of its own, where the workers answer with the metrics alone.
+if settings.metrics_port is not None:
+    given = f"METRICS_PORT={str(settings.metrics_port)!r}"
+    if not settings.metrics:
+        env.problems.append(f"{given}: expected METRICS=on with it")
+    elif settings.metrics_port == port:
+        env.problems.append(f"{given}: expected a port other than PORT's")
+    else:
+        bind.append(f"0.0.0.0:{settings.metrics_port}")
+
 
 # gunicorn 25+ opens its control socket under $XDG_RUNTIME_DIR or $HOME, unwritable here
 # (an ERROR each start): off unless GUNICORN_CONTROL_SOCKET names a path, e.g. in /tmp.
@@ -159,3 +173,23 @@ try:
 except SettingsError as error:
     # One line per bad variable, exit status 1, before gunicorn forks a worker.
     raise SystemExit(str(error)) from None
+
+
+def on_starting(server) -> None:
+    """Each worker keeps its metrics in files of a fresh directory in /tmp (the
+    image's tmpfs), set before any worker imports prometheus-client, which reads it then."""
+    if settings.metrics:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+
+
+def child_exit(server, worker) -> None:
+    """A worker's counts outlive it; only its live gauges, were there any, go."""
+    if settings.metrics:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if settings.metrics:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

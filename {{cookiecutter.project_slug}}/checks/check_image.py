@@ -5,11 +5,12 @@
 Inspects what is inside with the image's own Python (checks/probe_image.py:
 no shell needed; every module of the venv imported), starts the image
 hardened (read-only root, no capabilities, no privilege gain), waits for it
-to serve and to turn healthy, stops it with SIGTERM, and prints one line per
-finding. --minimal: the image must have no shell and no package manager, and
-a dpkg status entry per package. --platform: the image's platform, when it is
-not this machine's (run through emulation, with longer waits). Exits 1 on the
-first failed check. Uses only the standard library and the docker CLI ($DOCKER).
+to serve, to count what it served in /metrics and to turn healthy, stops it
+with SIGTERM, and prints one line per finding. --minimal: the image must have
+no shell and no package manager, and a dpkg status entry per package.
+--platform: the image's platform, when it is not this machine's (run through
+emulation, with longer waits). Exits 1 on the first failed check. Uses only
+the standard library and the docker CLI ($DOCKER).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -83,6 +85,24 @@ def serves_200(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def check_metrics(url: str) -> None:
+    """/metrics, unless METRICS=off or METRICS_PORT moved it, counts the /healthz
+    requests just served: the workers can write their counts under the read-only root."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (local http)
+            text = response.read().decode()
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            fail(f"/metrics answered {error.code}")
+        print("no /metrics on the service's port (METRICS=off, or METRICS_PORT)")
+        return
+    pattern = r'^http_requests_total\{[^}]*route="/healthz"[^}]*\} (\S+)$'
+    counted = sum(float(value) for value in re.findall(pattern, text, re.M))
+    if not counted:
+        fail("/metrics counts no request to /healthz")
+    print(f"/metrics counts the {counted:.0f} requests to /healthz")
 
 
 def engine_host() -> str:
@@ -177,6 +197,7 @@ def check_serving(image: str) -> None:
         url = f"http://{host}:{port}/healthz"
         ready = wait_until(lambda: serves_200(url), 30, "serving /healthz")
         print(f"serving /healthz with 200 in {ready:.2f} s, under {' '.join(HARDENED)}")
+        check_metrics(f"http://{host}:{port}/metrics")
 
         def healthy() -> bool:
             state = docker("inspect", "-f", "{{.State.Health.Status}}", container)

@@ -17,3 +17,20 @@ def make_client():
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+def samples(text: str, name: str) -> dict[tuple[str, ...], float]:
+    """A scrape's samples of one metric, by their label values in label-name order."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                found[tuple(value for _, value in sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+@pytest.fixture
+def metric_samples():
+    return samples

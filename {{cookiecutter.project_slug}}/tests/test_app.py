@@ -113,3 +113,56 @@ def test_http11_without_host_is_a_json_400(client):
     # HTTP/1.0 has no such rule.
     response = client.get("/", environ_overrides={"HTTP_HOST": "", "SERVER_PROTOCOL": "HTTP/1.0"})
     assert response.status_code == 200
+
+
+def test_metrics_count_requests_by_route_template(client, metric_samples):
+    app = client.application
+
+    @app.get("/items/<int:item>")
+    def item(item):
+        return {"item": item}
+
+    for number in range(3):
+        client.get(f"/items/{number}?page={number}")
+    client.get("/nowhere")
+    client.open("/", method="BREW")  # a method of no RFC: one label for them all
+    response = client.get("/metrics", headers={"X-Request-ID": "scrape-1"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert response.headers["X-Request-ID"] == "scrape-1"
+    # By (method, route, status): the paths asked for appear nowhere.
+    assert metric_samples(response.text, "http_requests_total") == {
+        ("GET", "/items/<int:item>", "200"): 3,
+        ("GET", "unmatched", "404"): 1,
+        ("other", "unmatched", "405"): 1,
+    }
+    timed = metric_samples(response.text, "http_request_duration_seconds_count")
+    assert timed[("GET", "/items/<int:item>")] == 3
+    client.get("/metrics")
+    again = client.get("/metrics").text
+    assert metric_samples(again, "http_requests_total")[("GET", "/metrics", "200")] == 2
+
+
+def test_metrics_answer_errors_in_json(client):
+    response = client.post("/metrics")
+    assert response.status_code == 405
+    assert response.json["error"] == "Method Not Allowed"
+
+
+def test_metrics_off():
+    client = create_app(Settings(metrics=False)).test_client()
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_on_their_own_port(metric_samples):
+    """METRICS_PORT: gunicorn listens there too, and every request that arrives
+    on it is a scrape, left uncounted; the app's port has no /metrics."""
+    client = create_app(Settings(metrics_port=9000)).test_client()
+    assert client.get("/metrics").json["status"] == 404
+    on_port = {"SERVER_PORT": "9000"}
+    scraped = client.get("/anything", environ_overrides=on_port)
+    assert scraped.status_code == 200
+    counted = metric_samples(scraped.text, "http_requests_total")
+    assert counted == {("GET", "unmatched", "404"): 1}
+    assert "X-Request-ID" not in scraped.headers  # not the app's: a scrape

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -36,10 +37,12 @@ def load_conf(monkeypatch, **environ):
 
 def test_defaults(monkeypatch):
     unset = ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "MAX_REQUESTS")
+    unset += ("METRICS", "METRICS_PORT")
     for name in unset:
         monkeypatch.delenv(name, raising=False)
     conf = load_conf(monkeypatch)
-    assert conf["bind"] == "0.0.0.0:8000"
+    assert conf["bind"] == ["0.0.0.0:8000"]
+    assert (conf["settings"].metrics, conf["settings"].metrics_port) == (True, None)
     assert conf["worker"] == "{{ cookiecutter.worker_class }}"
 {%- if cookiecutter.worker_class == "gevent" %}
     assert conf["worker_class"] == "{{ cookiecutter.package_name }}.workers.GeventWorker"
@@ -67,9 +70,17 @@ def test_environment_overrides(monkeypatch):
         GUNICORN_WORKER_CLASS="gthread",
         ACCESS_LOG="off",
     )
-    assert conf["bind"] == "0.0.0.0:9001"
+    assert conf["bind"] == ["0.0.0.0:9001"]
     assert (conf["workers"], conf["threads"], conf["worker_class"]) == (7, 32, "gthread")
     assert conf["accesslog"] is None
+
+
+def test_metrics_on_a_port_of_their_own(monkeypatch):
+    conf = load_conf(monkeypatch, PORT="8000", METRICS_PORT="9000")
+    assert conf["bind"] == ["0.0.0.0:8000", "0.0.0.0:9000"]
+    with pytest.raises(SystemExit) as stopped:
+        load_conf(monkeypatch, METRICS="off")
+    assert str(stopped.value) == "METRICS_PORT='9000': expected METRICS=on with it"
 
 
 def test_sync_workers_stay_sync(monkeypatch):
@@ -95,10 +106,14 @@ def test_sync_workers_stay_sync(monkeypatch):
         ("LOG_FORMAT", "xml", "expected one of text, json"),
         ("ACCESS_LOG", "maybe", "expected one of on, off"),
         ("FORWARDED_ALLOW_IPS", "10.0.0.300", "expected *, or IP addresses or networks"),
+        ("METRICS", "maybe", "expected one of on, off"),
+        ("METRICS_PORT", "0", "expected a whole number from 1 to 65535"),
+        ("METRICS_PORT", "8000", "expected a port other than PORT's"),
     ],
 )
 def test_bad_settings_stop_the_master(monkeypatch, name, value, allowed):
     """The app's settings too: checked here, before gunicorn forks a worker."""
+    monkeypatch.delenv("PORT", raising=False)  # METRICS_PORT=8000 is the default PORT
     with pytest.raises(SystemExit) as stopped:
         load_conf(monkeypatch, **{name: value})
     assert str(stopped.value).startswith(f"{name}={value!r}: {allowed}")
@@ -550,3 +565,85 @@ def test_control_socket_when_asked_for(tmp_path):
             time.sleep(0.05)
         assert stat.S_ISSOCK(path.stat().st_mode)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# The worker classes this project can run (gevent needs its answer).
+INSTALLED_WORKERS = [{% if cookiecutter.worker_class == "gevent" %}"gevent", {% endif %}"gthread", "sync"]
+# Served with a route that takes a value, to see its template as the label.
+ITEMS_APP = """
+from {{ cookiecutter.package_name }}.app import create_app
+
+app = create_app()
+
+
+@app.get("/items/<int:item>")
+def item(item):
+    return {"item": item}
+"""
+
+
+@pytest.mark.parametrize("worker_class", INSTALLED_WORKERS)
+def test_metrics_add_up_every_worker(tmp_path, metric_samples, worker_class):
+    """Two workers count apart, in files of their own, and a scrape (served by
+    either) adds them up, those of a worker that has exited included; the
+    files go when gunicorn stops."""
+    (tmp_path / "items_app.py").write_text(ITEMS_APP)
+    paths = {f"/items/{n}?page={n}": 200 for n in range(20)} | {f"/no/{n}": 404 for n in range(10)}
+    environ = {"TMPDIR": str(tmp_path), "GUNICORN_WORKER_CLASS": worker_class}
+    with gunicorn(args=("items_app:app",), PYTHONPATH=str(tmp_path), **environ) as server:
+        url = f"http://127.0.0.1:{server['port']}"
+
+        def answered(path: str) -> int:
+            try:
+                return get(url + path)[0]
+            except urllib.error.HTTPError as error:
+                return error.code
+
+        def send_all() -> None:
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                assert dict(zip(paths, pool.map(answered, paths), strict=True)) == paths
+
+        send_all()
+        (folder,) = tmp_path.glob("metrics-*")  # PROMETHEUS_MULTIPROC_DIR
+        counted = {int(file.stem.split("_")[1]) for file in folder.glob("counter_*.db")}
+        assert counted and counted <= set(workers_of(server["pid"], 2))
+        os.kill(min(counted), signal.SIGTERM)  # a worker that counted: gunicorn replaces it
+        deadline = time.monotonic() + 10
+        while min(counted) in (workers := workers_of(server["pid"], 2)) or len(workers) < 2:
+            assert time.monotonic() < deadline, "the worker was not replaced"
+            time.sleep(0.05)
+        send_all()
+        status, text = get(url + "/metrics")
+        counted_by = list(folder.glob("counter_*.db"))
+    assert status == 200 and len(counted_by) >= 2  # the exited worker's, the others'
+    counts = metric_samples(text.decode(), "http_requests_total")
+    assert counts[("GET", "/items/<int:item>", "200")] == 40
+    assert counts[("GET", "unmatched", "404")] == 20
+    assert [route for _, route, _ in counts if route.startswith(("/items/", "/no/"))] == [
+        "/items/<int:item>"
+    ]
+    timed = metric_samples(text.decode(), "http_request_duration_seconds_count")
+    assert timed[("GET", "/items/<int:item>")] == 40
+    assert list(tmp_path.glob("metrics-*")) == []
+
+
+def test_metrics_on_their_own_port(metric_samples):
+    """gunicorn tells the app which of its ports a request came in on; a Host
+    header naming the metrics port changes nothing."""
+    metrics_port = free_port()
+    with gunicorn(METRICS_PORT=str(metrics_port)) as server:
+        with pytest.raises(urllib.error.HTTPError) as public:
+            get(f"http://127.0.0.1:{server['port']}/metrics", Host=f"x:{metrics_port}")
+        status, text = get(f"http://127.0.0.1:{metrics_port}/metrics")
+    assert (public.value.code, status) == (404, 200)
+    counts = metric_samples(text.decode(), "http_requests_total")
+    assert counts[("GET", "unmatched", "404")] == 1  # the public /metrics; no scrape counted
+    assert not [labels for labels in counts if labels[1] == "/metrics"]
+
+
+def test_metrics_off(tmp_path):
+    with gunicorn(METRICS="off", TMPDIR=str(tmp_path)) as server:
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            get(f"http://127.0.0.1:{server['port']}/metrics")
+        assert list(tmp_path.iterdir()) == []  # no metrics files
+    assert answer.value.code == 404

@@ -12,10 +12,11 @@ from flask import Blueprint, Flask, abort, current_app, has_request_context, jso
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 {% if cookiecutter.tracing == "opentelemetry" %}
-from . import __version__, tracing
+from . import __version__, metrics, tracing
 from .logs import REQUEST_ID, TRACE_IDS, JsonFormatter
 {%- else %}
-from . import __version__
+
+from . import __version__, metrics
 from .logs import REQUEST_ID, JsonFormatter
 {%- endif %}
 from .settings import Settings
@@ -148,6 +149,8 @@ def create_app(
 {%- if cookiecutter.tracing == "opentelemetry" %}
     tracing.instrument(app)  # first: the other hooks then run inside the request's span
 {%- endif %}
+    if settings.metrics:
+        metrics.init_app(app, settings.metrics_port)
     app.before_request(require_host)
     app.extensions["readiness_checks"] = list(readiness_checks or [])
     app.register_blueprint(routes)
