@@ -11,11 +11,11 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 from flask import Blueprint, Flask, abort, current_app, has_request_context, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
-{% if cookiecutter.tracing == "opentelemetry" %}
+
+{% if cookiecutter.tracing == "opentelemetry" -%}
 from . import __version__, metrics, tracing
 from .logs import REQUEST_ID, TRACE_IDS, JsonFormatter
-{%- else %}
-
+{%- else -%}
 from . import __version__, metrics
 from .logs import REQUEST_ID, JsonFormatter
 {%- endif %}

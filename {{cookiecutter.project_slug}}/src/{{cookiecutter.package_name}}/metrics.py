@@ -13,10 +13,16 @@ HTTP's own is `other`.
 
 import os
 import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Flask, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app, multiprocess
 from prometheus_client.exposition import choose_encoder
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 # The route label of a request no route matched: a 404, or a 405 the router answered.
 UNMATCHED = "unmatched"
@@ -47,8 +53,8 @@ class Metrics:
             registry=own,
         )
         # A label set's children, kept: prometheus-client's lookup takes a lock each time.
-        self.counters: dict[tuple[str, str, str], object] = {}
-        self.timers: dict[tuple[str, str], object] = {}
+        self.counters: dict[tuple[str, str, str], Counter] = {}
+        self.timers: dict[tuple[str, str], Histogram] = {}
 
     def observe(self, method: str, status: str, seconds: float) -> None:
         rule = request.url_rule
@@ -65,9 +71,9 @@ class Metrics:
             timer = self.timers[route, method] = self.latency.labels(route, method)
         timer.observe(seconds)
 
-    def scrape(self):
+    def scrape(self) -> tuple[bytes, dict[str, str]]:
         """The /metrics view, in the format the scraper's Accept header asks for."""
-        encode, content_type = choose_encoder(request.headers.get("Accept"))
+        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
         return encode(self.registry), {"Content-Type": content_type}
 
 
@@ -79,19 +85,24 @@ def init_app(app: Flask, port: int | None) -> None:
     if port is None:
         app.add_url_rule("/metrics", "metrics", metrics.scrape)
     scrape_port = None if port is None else str(port)
-    exposition, wsgi_app = make_wsgi_app(metrics.registry), app.wsgi_app
+    exposition: WSGIApplication = make_wsgi_app(metrics.registry)
+    wsgi_app = app.wsgi_app
 
-    def counted(environ, start_response):
+    def counted(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # gunicorn's SERVER_PORT is the port it accepted the connection on, not the Host header's.
         if environ["SERVER_PORT"] == scrape_port:
             return exposition(environ, start_response)
         started = time.perf_counter()
 
-        def start_and_count(status, headers, exc_info=None):
+        def start_and_count(
+            status: str,
+            headers: list[tuple[str, str]],
+            exc_info: "OptExcInfo | None" = None,
+        ) -> Callable[[bytes], object]:
             # Flask starts the response while the request's context, with its rule, is current.
             metrics.observe(environ["REQUEST_METHOD"], status[:3], time.perf_counter() - started)
             return start_response(status, headers, exc_info)
 
         return wsgi_app(environ, start_and_count)
 
-    app.wsgi_app = counted
+    app.wsgi_app = counted  # type: ignore[method-assign]

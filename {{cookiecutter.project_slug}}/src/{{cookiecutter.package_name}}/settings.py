@@ -104,7 +104,8 @@ class Settings:
             log_format=env.choice("LOG_FORMAT", defaults.log_format, LOG_FORMATS),
             max_content_length=env.number("MAX_CONTENT_LENGTH", defaults.max_content_length, 1),
             metrics=env.choice("METRICS", "on", ("on", "off")) == "on",
-            metrics_port=env.number("METRICS_PORT", None, minimum=1, maximum=65535),
+            # Unset: 0, which no port is, so None.
+            metrics_port=env.number("METRICS_PORT", 0, minimum=1, maximum=65535) or None,
         )
 
     @classmethod
