@@ -29,6 +29,7 @@ UNSELECTED = {
     ("ci", "gitlab"): [".github"],
     ("ci", "none"): [".github", ".gitlab-ci.yml", "ci", "renovate.json", "docs/pipelines.md"],
     ("deploy", "none"): ["deploy", "docs/kubernetes.md"],
+    ("metrics", "none"): ["src/{package_name}/metrics.py"],
     ("license", "Proprietary"): ["LICENSE"],
     ("runtime", "slim"): ["docker/runtime_root.py", "docs/debugging.md"],
     ("worker_class", "gthread"): [FAIR_WORKER],

@@ -50,12 +50,13 @@ def supported_combinations() -> list[dict]:
     for i, (combo, worker, ci) in enumerate(
         itertools.product(combos, CONTEXT["worker_class"], CONTEXT["ci"])
     ):
-        # license, deploy and runtime each add or drop files independently of the rest:
+        # license, deploy, runtime and metrics each add or drop files independently of the rest:
         # rotate them rather than multiply the set, out of step with ci's order
         # (ci changes every answer set, the worker every third).
         license_ = CONTEXT["license"][(i + i // 3) % len(CONTEXT["license"])]
         deploy = CONTEXT["deploy"][i // 2 % len(CONTEXT["deploy"])]
         runtime = CONTEXT["runtime"][i // 5 % len(CONTEXT["runtime"])]
+        metrics = CONTEXT["metrics"][i // 7 % len(CONTEXT["metrics"])]
         answers.append(
             {
                 **combo,
@@ -64,6 +65,7 @@ def supported_combinations() -> list[dict]:
                 "deploy": deploy,
                 "license": license_,
                 "runtime": runtime,
+                "metrics": metrics,
             }
         )
     return [*answers, {**answers[0], **RENAMED}]
@@ -78,6 +80,7 @@ def combo_id(answers: dict) -> str:
         "ci-" + answers["ci"],
         "deploy-" + answers["deploy"],
         "runtime-" + answers["runtime"],
+        "metrics-" + answers["metrics"],
         answers["license"].lower(),
     ]
     if "package_name" in answers:

@@ -172,6 +172,12 @@ def test_supported_combination(cookies, answers):
     assert (project / "LICENSE").exists() == (answers["license"] != "Proprietary")
     pyproject = (project / "pyproject.toml").read_text()
     assert ('"gunicorn[gevent]' in pyproject) == (answers["worker_class"] == "gevent")
+    metrics = answers["metrics"] == "prometheus"
+    assert ('"prometheus-client' in pyproject) == metrics
+    assert bool(list(project.glob("src/*/metrics.py"))) == metrics
+    if answers["deploy"] == "kubernetes":  # no metrics port where nothing serves it
+        deployment = (project / "deploy/base/deployment.yaml").read_text()
+        assert ("METRICS_PORT" in deployment) == metrics
     assert_docs_fit(project, answers)
 
 

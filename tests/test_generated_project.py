@@ -16,7 +16,11 @@ VARIANTS = {
         "ci": "none",
         "project_name": "Order Tracker",
     },
-    "sync-proprietary": {"worker_class": "sync", "license": "Proprietary"},
+    "sync-proprietary-no-metrics": {
+        "worker_class": "sync",
+        "license": "Proprietary",
+        "metrics": "none",
+    },
 }
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, abort, current_app, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, metrics
+from . import __version__{% if cookiecutter.metrics == "prometheus" %}, metrics{% endif %}
 from .logs import REQUEST_ID, JsonFormatter
 from .settings import Settings
 
@@ -118,8 +118,10 @@ def create_app(
     if settings.log_format == "json":
         use_json_logs(app.logger)
     app.wsgi_app = with_request_ids(app.wsgi_app)
+{%- if cookiecutter.metrics == "prometheus" %}
     if settings.metrics:
         metrics.init_app(app, settings.metrics_port)
+{%- endif %}
     app.before_request(require_host)
     app.extensions["readiness_checks"] = list(readiness_checks or [])
     app.register_blueprint(routes)
