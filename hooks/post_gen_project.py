@@ -102,7 +102,7 @@ def template_folder(repo_dir: str) -> Path:
 def prune(project: Path, answers: dict) -> list[Path]:
     removed = []
     for (question, answer), paths in UNSELECTED.items():
-        if answers[question] != answer:
+        if answers.get(question) != answer:  # a question newer than the answers: its default
             continue
         for target in (project / rel.format(**answers) for rel in paths):
             if target.is_dir():

@@ -114,6 +114,7 @@ def selectable_files(project: Path) -> None:
     (project / "LICENSE").write_text("x")
     (project / "src" / "shop").mkdir(parents=True)
     (project / "src" / "shop" / "workers.py").write_text("x")
+    (project / "src" / "shop" / "metrics.py").write_text("x")
     (project / "docker").mkdir()
     (project / "docker" / "runtime_root.py").write_text("x")
     (project / "docs").mkdir()
@@ -124,7 +125,8 @@ def selectable_files(project: Path) -> None:
 def test_prune_removes_unselected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "none", "deploy": "none", "license": "Proprietary", "worker_class": "sync"}
-    removed = post.prune(tmp_path, {**answers, "runtime": "slim", "package_name": "shop"})
+    answers |= {"runtime": "slim", "metrics": "none", "package_name": "shop"}
+    removed = post.prune(tmp_path, answers)
     assert sorted(p.name for p in removed) == [
         ".github",
         "LICENSE",
@@ -132,6 +134,7 @@ def test_prune_removes_unselected_files(tmp_path):
         "debugging.md",
         "deploy",
         "kubernetes.md",
+        "metrics.py",
         "pipelines.md",
         "renovate.json",
         "runtime_root.py",
@@ -145,9 +148,10 @@ def test_prune_removes_unselected_files(tmp_path):
 def test_prune_keeps_selected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "github", "deploy": "kubernetes", "license": "MIT", "worker_class": "gevent"}
-    answers["runtime"] = "minimal"
+    answers |= {"runtime": "minimal", "metrics": "prometheus"}
     assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
+    assert (tmp_path / "src" / "shop" / "metrics.py").exists()
     assert (tmp_path / "docker" / "runtime_root.py").exists()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [".github", "LICENSE", "ci", "deploy", "docker", "docs", "renovate.json", "src"]
