@@ -102,7 +102,7 @@ def check_metrics(url: str) -> None:
     counted = sum(float(value) for value in re.findall(pattern, text, re.M))
     if not counted:
         fail("/metrics counts no request to /healthz")
-    print(f"/metrics counts the {counted:.0f} requests to /healthz")
+    print(f"/metrics counts the /healthz requests served: {counted:.0f}")
 
 
 def engine_host() -> str:
