@@ -136,6 +136,8 @@ def main() -> None:
         if not shutil.which(tool):
             sys.exit(f"[bench] {tool} is missing: apt-get install {tool}")
     if options.metrics_cost_only:
+        if not shutil.which("valgrind"):
+            sys.exit("[bench] valgrind is missing: apt-get install valgrind")
         write(options.output, metrics_cost.section(metrics_cost.measure(options.workdir)), True)
         return
     measured = sections(options.workdir, options.quick)

@@ -30,6 +30,7 @@ UNSELECTED = {
     ("ci", "gitlab"): [".github"],
     ("ci", "none"): [".github", ".gitlab-ci.yml", "ci", "renovate.json", "docs/pipelines.md"],
     ("deploy", "none"): ["deploy", "docs/kubernetes.md"],
+    ("metrics", "none"): ["src/{package_name}/metrics.py"],
     ("license", "Proprietary"): ["LICENSE"],
     ("runtime", "slim"): ["docker/runtime_root.py", "docs/debugging.md"],
     ("tracing", "none"): TRACING,
@@ -103,7 +104,7 @@ def template_folder(repo_dir: str) -> Path:
 def prune(project: Path, answers: dict) -> list[Path]:
     removed = []
     for (question, answer), paths in UNSELECTED.items():
-        if answers[question] != answer:
+        if answers.get(question) != answer:  # a question newer than the answers: its default
             continue
         for target in (project / rel.format(**answers) for rel in paths):
             if target.is_dir():

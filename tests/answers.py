@@ -50,13 +50,14 @@ def supported_combinations() -> list[dict]:
     for i, (combo, worker, ci) in enumerate(
         itertools.product(combos, CONTEXT["worker_class"], CONTEXT["ci"])
     ):
-        # license, deploy, runtime and tracing each add or drop files independently of
-        # the rest: rotate them rather than multiply the set, out of step with ci's
+        # license, deploy, runtime, tracing and metrics each add or drop files independently
+        # of the rest: rotate them rather than multiply the set, out of step with ci's
         # order (ci changes every answer set, the worker every third).
         license_ = CONTEXT["license"][(i + i // 3) % len(CONTEXT["license"])]
         deploy = CONTEXT["deploy"][i // 2 % len(CONTEXT["deploy"])]
         runtime = CONTEXT["runtime"][i // 5 % len(CONTEXT["runtime"])]
         tracing = CONTEXT["tracing"][i // 7 % len(CONTEXT["tracing"])]
+        metrics = CONTEXT["metrics"][i // 11 % len(CONTEXT["metrics"])]
         answers.append(
             {
                 **combo,
@@ -66,6 +67,7 @@ def supported_combinations() -> list[dict]:
                 "license": license_,
                 "runtime": runtime,
                 "tracing": tracing,
+                "metrics": metrics,
             }
         )
     return [*answers, {**answers[0], **RENAMED}]
@@ -81,6 +83,7 @@ def combo_id(answers: dict) -> str:
         "deploy-" + answers["deploy"],
         "runtime-" + answers["runtime"],
         "tracing-" + answers["tracing"],
+        "metrics-" + answers["metrics"],
         answers["license"].lower(),
     ]
     if "package_name" in answers:

@@ -189,6 +189,12 @@ def test_supported_combination(cookies, answers):
     assert len(list(project.glob("src/*/tracing.py"))) == traced
     assert (project / "tests/test_tracing.py").exists() == traced
     assert ("post_worker_init" in (project / "gunicorn.conf.py").read_text()) == traced
+    metrics = answers["metrics"] == "prometheus"
+    assert ('"prometheus-client' in pyproject) == metrics
+    assert bool(list(project.glob("src/*/metrics.py"))) == metrics
+    if answers["deploy"] == "kubernetes":  # no metrics port where nothing serves it
+        deployment = (project / "deploy/base/deployment.yaml").read_text()
+        assert ("METRICS_PORT" in deployment) == metrics
     assert_docs_fit(project, answers)
 
 

@@ -19,8 +19,14 @@ VARIANTS = {
         "ci": "none",
         "project_name": "Order Tracker",
     },
-    # The description lands in the package's docstring, which mypy reads too.
-    "sync-proprietary-awkward": {"worker_class": "sync", "license": "Proprietary", **AWKWARD},
+    # The description lands in the package's docstring, which mypy reads too; and without
+    # metrics, nothing imports prometheus-client.
+    "sync-proprietary-awkward-no-metrics": {
+        "worker_class": "sync",
+        "license": "Proprietary",
+        "metrics": "none",
+        **AWKWARD,
+    },
     # Its tests trace through every worker class to a collector on loopback.
     "tracing": {"tracing": "opentelemetry"},
 }

@@ -118,6 +118,7 @@ def selectable_files(project: Path) -> None:
     (project / "src" / "shop" / "tracing.py").write_text("x")
     (project / "tests").mkdir()
     (project / "tests" / "test_tracing.py").write_text("x")
+    (project / "src" / "shop" / "metrics.py").write_text("x")
     (project / "docker").mkdir()
     (project / "docker" / "runtime_root.py").write_text("x")
     (project / "docs").mkdir()
@@ -128,7 +129,7 @@ def selectable_files(project: Path) -> None:
 def test_prune_removes_unselected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "none", "deploy": "none", "license": "Proprietary", "worker_class": "sync"}
-    answers |= {"runtime": "slim", "tracing": "none", "package_name": "shop"}
+    answers |= {"runtime": "slim", "tracing": "none", "metrics": "none", "package_name": "shop"}
     removed = post.prune(tmp_path, answers)
     assert sorted(p.name for p in removed) == [
         ".github",
@@ -137,6 +138,7 @@ def test_prune_removes_unselected_files(tmp_path):
         "debugging.md",
         "deploy",
         "kubernetes.md",
+        "metrics.py",
         "pipelines.md",
         "renovate.json",
         "runtime_root.py",
@@ -154,11 +156,12 @@ def test_prune_removes_unselected_files(tmp_path):
 def test_prune_keeps_selected_files(tmp_path):
     selectable_files(tmp_path)
     answers = {"ci": "github", "deploy": "kubernetes", "license": "MIT", "worker_class": "gevent"}
-    answers |= {"runtime": "minimal", "tracing": "opentelemetry"}
+    answers |= {"runtime": "minimal", "tracing": "opentelemetry", "metrics": "prometheus"}
     assert post.prune(tmp_path, {**answers, "package_name": "shop"}) == []
     assert (tmp_path / "src" / "shop" / "workers.py").exists()
     assert (tmp_path / "src" / "shop" / "tracing.py").exists()
     assert (tmp_path / "tests" / "test_tracing.py").exists()
+    assert (tmp_path / "src" / "shop" / "metrics.py").exists()
     assert (tmp_path / "docker" / "runtime_root.py").exists()
     names = sorted(p.name for p in tmp_path.iterdir())
     expected = [".github", "LICENSE", "ci", "deploy", "docker", "docs", "renovate.json", "src"]

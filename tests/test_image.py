@@ -70,7 +70,10 @@ def test_image_checks_pass(built):
     assert ("no shell, no apt or dpkg" in output) == minimal
     assert re.search(r"user 10001\b", output)
     # The workers' metrics files in the read-only root's /tmp, added up at a scrape.
-    assert re.search(r"/metrics counts the [1-9]\d* requests to /healthz", output)
+    counted = re.search(r"/metrics counts the /healthz requests served: [1-9]", output)
+    metrics = BASES[built["name"]][0].get("metrics", "prometheus") == "prometheus"
+    assert bool(counted) == metrics
+    assert ("no /metrics on the service's port" in output) != metrics
     assert "stopped by SIGTERM with exit code 0" in output
     size = float(re.search(r"image \S+: linux/amd64, ([\d.]+) MB, (\d+) layers", output)[1])
     assert size < built["budget"], f"{size} MB is over the {built['budget']} MB budget"

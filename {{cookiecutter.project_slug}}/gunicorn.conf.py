@@ -10,8 +10,10 @@ import; gunicorn then loads it again, in the same process.
 
 import math
 import os
+{%- if cookiecutter.metrics == "prometheus" %}
 import shutil
 import tempfile
+{%- endif %}
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.settings import Environment, Settings, SettingsError
@@ -116,6 +118,7 @@ loglevel = settings.log_level.lower()
 # access and error logs one JSON object per line.
 logs = "JsonLogger" if settings.log_format == "json" else "AccessLogger"
 logger_class = f"{{ cookiecutter.package_name }}.logs.{logs}"
+{%- if cookiecutter.metrics == "prometheus" %}
 
 # METRICS_PORT: /metrics on a port of its own, where the workers answer with the metrics alone.
 if settings.metrics_port is not None:
@@ -126,7 +129,7 @@ if settings.metrics_port is not None:
         env.problems.append(f"{given}: expected a port other than PORT's")
     else:
         bind.append(f"0.0.0.0:{settings.metrics_port}")
-
+{%- endif %}
 
 # gunicorn 25+ opens its control socket under $XDG_RUNTIME_DIR or $HOME, unwritable here
 # (an ERROR each start): off unless GUNICORN_CONTROL_SOCKET names a path, e.g. in /tmp.
@@ -173,6 +176,7 @@ try:
 except SettingsError as error:
     # One line per bad variable, exit status 1, before gunicorn forks a worker.
     raise SystemExit(str(error)) from None
+{%- if cookiecutter.metrics == "prometheus" %}
 
 
 def on_starting(server) -> None:
@@ -193,3 +197,4 @@ def child_exit(server, worker) -> None:
 def on_exit(server) -> None:
     if settings.metrics:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+{%- endif %}

@@ -88,21 +88,21 @@ def serves_200(url: str) -> bool:
 
 
 def check_metrics(url: str) -> None:
-    """/metrics, unless METRICS=off or METRICS_PORT moved it, counts the /healthz
-    requests just served: the workers can write their counts under the read-only root."""
+    """/metrics, where the service has it on its port, counts the /healthz requests
+    just served: the workers can write their counts under the read-only root."""
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (local http)
             text = response.read().decode()
     except urllib.error.HTTPError as error:
         if error.code != 404:
             fail(f"/metrics answered {error.code}")
-        print("no /metrics on the service's port (METRICS=off, or METRICS_PORT)")
+        print("no /metrics on the service's port (no metrics, METRICS=off or METRICS_PORT)")
         return
     pattern = r'^http_requests_total\{[^}]*route="/healthz"[^}]*\} (\S+)$'
     counted = sum(float(value) for value in re.findall(pattern, text, re.M))
     if not counted:
         fail("/metrics counts no request to /healthz")
-    print(f"/metrics counts the {counted:.0f} requests to /healthz")
+    print(f"/metrics counts the /healthz requests served: {counted:.0f}")
 
 
 def engine_host() -> str:

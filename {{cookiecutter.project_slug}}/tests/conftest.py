@@ -18,6 +18,8 @@ def make_client():
 def client(make_client):
     return make_client()
 
+{%- if cookiecutter.metrics == "prometheus" %}
+
 
 def samples(text: str, name: str) -> dict[tuple[str, ...], float]:
     """A scrape's samples of one metric, by their label values in label-name order."""
@@ -34,3 +36,4 @@ def samples(text: str, name: str) -> dict[tuple[str, ...], float]:
 @pytest.fixture
 def metric_samples():
     return samples
+{%- endif %}

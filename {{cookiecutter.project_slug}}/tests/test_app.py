@@ -114,6 +114,8 @@ def test_http11_without_host_is_a_json_400(client):
     response = client.get("/", environ_overrides={"HTTP_HOST": "", "SERVER_PROTOCOL": "HTTP/1.0"})
     assert response.status_code == 200
 
+{%- if cookiecutter.metrics == "prometheus" %}
+
 
 def test_metrics_count_requests_by_route_template(client, metric_samples):
     app = client.application
@@ -166,3 +168,9 @@ def test_metrics_on_their_own_port(metric_samples):
     counted = metric_samples(scraped.text, "http_requests_total")
     assert counted == {("GET", "unmatched", "404"): 1}
     assert "X-Request-ID" not in scraped.headers  # not the app's: a scrape
+{%- else %}
+
+
+def test_no_metrics(client):
+    assert client.get("/metrics").status_code == 404
+{%- endif %}

@@ -17,7 +17,9 @@ import subprocess
 import sys
 import threading
 import time
+{%- if cookiecutter.metrics == "prometheus" %}
 import urllib.error
+{%- endif %}
 import urllib.request
 from pathlib import Path
 
@@ -37,12 +39,16 @@ def load_conf(monkeypatch, **environ):
 
 def test_defaults(monkeypatch):
     unset = ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "MAX_REQUESTS")
+{%- if cookiecutter.metrics == "prometheus" %}
     unset += ("METRICS", "METRICS_PORT")
+{%- endif %}
     for name in unset:
         monkeypatch.delenv(name, raising=False)
     conf = load_conf(monkeypatch)
     assert conf["bind"] == ["0.0.0.0:8000"]
+{%- if cookiecutter.metrics == "prometheus" %}
     assert (conf["settings"].metrics, conf["settings"].metrics_port) == (True, None)
+{%- endif %}
     assert conf["worker"] == "{{ cookiecutter.worker_class }}"
 {%- if cookiecutter.worker_class == "gevent" %}
     assert conf["worker_class"] == "{{ cookiecutter.package_name }}.workers.GeventWorker"
@@ -75,12 +81,16 @@ def test_environment_overrides(monkeypatch):
     assert conf["accesslog"] is None
 
 
+{%- if cookiecutter.metrics == "prometheus" %}
+
+
 def test_metrics_on_a_port_of_their_own(monkeypatch):
     conf = load_conf(monkeypatch, PORT="8000", METRICS_PORT="9000")
     assert conf["bind"] == ["0.0.0.0:8000", "0.0.0.0:9000"]
     with pytest.raises(SystemExit) as stopped:
         load_conf(monkeypatch, METRICS="off")
     assert str(stopped.value) == "METRICS_PORT='9000': expected METRICS=on with it"
+{%- endif %}
 
 
 def test_sync_workers_stay_sync(monkeypatch):
@@ -106,14 +116,18 @@ def test_sync_workers_stay_sync(monkeypatch):
         ("LOG_FORMAT", "xml", "expected one of text, json"),
         ("ACCESS_LOG", "maybe", "expected one of on, off"),
         ("FORWARDED_ALLOW_IPS", "10.0.0.300", "expected *, or IP addresses or networks"),
+{%- if cookiecutter.metrics == "prometheus" %}
         ("METRICS", "maybe", "expected one of on, off"),
         ("METRICS_PORT", "0", "expected a whole number from 1 to 65535"),
         ("METRICS_PORT", "8000", "expected a port other than PORT's"),
+{%- endif %}
     ],
 )
 def test_bad_settings_stop_the_master(monkeypatch, name, value, allowed):
     """The app's settings too: checked here, before gunicorn forks a worker."""
+{%- if cookiecutter.metrics == "prometheus" %}
     monkeypatch.delenv("PORT", raising=False)  # METRICS_PORT=8000 is the default PORT
+{%- endif %}
     with pytest.raises(SystemExit) as stopped:
         load_conf(monkeypatch, **{name: value})
     assert str(stopped.value).startswith(f"{name}={value!r}: {allowed}")
@@ -566,6 +580,8 @@ def test_control_socket_when_asked_for(tmp_path):
         assert stat.S_ISSOCK(path.stat().st_mode)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
+{%- if cookiecutter.metrics == "prometheus" %}
+
 
 # The worker classes this project can run (gevent needs its answer).
 INSTALLED_WORKERS = [{% if cookiecutter.worker_class == "gevent" %}"gevent", {% endif %}"gthread", "sync"]
@@ -647,3 +663,4 @@ def test_metrics_off(tmp_path):
             get(f"http://127.0.0.1:{server['port']}/metrics")
         assert list(tmp_path.iterdir()) == []  # no metrics files
     assert answer.value.code == 404
+{%- endif %}

@@ -13,10 +13,10 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 {% if cookiecutter.tracing == "opentelemetry" -%}
-from . import __version__, metrics, tracing
+from . import __version__{% if cookiecutter.metrics == "prometheus" %}, metrics{% endif %}, tracing
 from .logs import REQUEST_ID, TRACE_IDS, JsonFormatter
 {%- else -%}
-from . import __version__, metrics
+from . import __version__{% if cookiecutter.metrics == "prometheus" %}, metrics{% endif %}
 from .logs import REQUEST_ID, JsonFormatter
 {%- endif %}
 from .settings import Settings
@@ -149,8 +149,10 @@ def create_app(
 {%- if cookiecutter.tracing == "opentelemetry" %}
     tracing.instrument(app)  # first: the other hooks then run inside the request's span
 {%- endif %}
+{%- if cookiecutter.metrics == "prometheus" %}
     if settings.metrics:
         metrics.init_app(app, settings.metrics_port)
+{%- endif %}
     app.before_request(require_host)
     app.extensions["readiness_checks"] = list(readiness_checks or [])
     app.register_blueprint(routes)

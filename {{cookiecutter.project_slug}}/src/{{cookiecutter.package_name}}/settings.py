@@ -88,9 +88,11 @@ class Settings:
     log_format: str = "text"
     # Flask rejects larger request bodies with 413 before the view reads them.
     max_content_length: int = 1024 * 1024
+{%- if cookiecutter.metrics == "prometheus" %}
     metrics: bool = True
     # Where /metrics is served: None for the app's own port, else this port alone.
     metrics_port: int | None = None
+{%- endif %}
 
     @classmethod
     def read(cls, env: Environment) -> "Settings":
@@ -103,9 +105,11 @@ class Settings:
             log_level=env.choice("LOG_LEVEL", defaults.log_level, LOG_LEVELS),
             log_format=env.choice("LOG_FORMAT", defaults.log_format, LOG_FORMATS),
             max_content_length=env.number("MAX_CONTENT_LENGTH", defaults.max_content_length, 1),
+{%- if cookiecutter.metrics == "prometheus" %}
             metrics=env.choice("METRICS", "on", ("on", "off")) == "on",
             # Unset: 0, which no port is, so None.
             metrics_port=env.number("METRICS_PORT", 0, minimum=1, maximum=65535) or None,
+{%- endif %}
         )
 
     @classmethod
