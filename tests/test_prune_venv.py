@@ -2,10 +2,12 @@
 made here, as the Dockerfile's dependencies stage runs it (no Docker): what it
 removes, what it must keep, and RECORDs that still match what is there."""
 
+import ast
 import base64
 import csv
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import sysconfig
@@ -137,4 +139,59 @@ def test_keeps_a_library_strip_would_break(project, tmp_path):
     result = prune(project, env)
     assert result.returncode == 0, result.stderr
     assert loads(env, site(env) / "vendored.libs/libvendored-0123abcd.so")
+    assert record_problems(env) == []
+
+
+def walk(project: Path, venv: Path) -> dict:
+    """The image check's import walk (checks/probe_image.py) in the venv's Python."""
+    probe = ast.parse((project / "checks" / "probe_image.py").read_text())
+    [code] = [
+        node.value.value
+        for node in probe.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "VENV_IMPORTS"
+    ]
+    python = venv / "bin" / "python"
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_keeps_the_test_packages_that_code_imports(project, tmp_path):
+    # astropy's __init__ imports astropy.tests.runner (its test() function), and
+    # packages built on it import the same; a lazy import shows only when called.
+    # A suite imported stays whole, less the suites below it.
+    suite = {
+        "suite/__init__.py": b"from .tests.runner import Runner\n",
+        "suite/tests/__init__.py": b"",
+        "suite/tests/runner.py": b"class Runner:\n    pass\n",
+        "suite/tests/tests/__init__.py": b"",
+        "suite/tests/tests/test_runner.py": b"import pytest\n",
+        "suite/io/__init__.py": b"",
+        "suite/io/tests/__init__.py": b"",
+        "suite/io/tests/helpers.py": b"",
+        "suite/io/tests/test_io.py": b"import pytest\n",
+        # pytest's configuration imports the suites: it runs them, it is not code they serve.
+        "suite/plain/__init__.py": b"",
+        "suite/plain/tests/test_plain.py": b"import pytest\n",
+        "suite/conftest.py": b"import pytest\nfrom suite.plain.tests import test_plain\n",
+    }
+    lazy = b"def helpers():\n    from suite.io.tests import helpers\n"
+    affiliate = {"affiliate/__init__.py": lazy}
+    wheels = wheel(tmp_path, "suite", suite), wheel(tmp_path, "affiliate", affiliate)
+    env = venv(tmp_path / "venv", *wheels)
+    result = prune(project, env)
+    assert result.returncode == 0, result.stderr
+    left = {str(path.relative_to(site(env))) for path in site(env).rglob("*.py")}
+    assert left == {
+        "suite/__init__.py",
+        "suite/tests/__init__.py",
+        "suite/tests/runner.py",
+        "suite/io/__init__.py",
+        "suite/io/tests/__init__.py",
+        "suite/io/tests/helpers.py",
+        "suite/io/tests/test_io.py",
+        "suite/plain/__init__.py",
+        "suite/conftest.py",
+        "affiliate/__init__.py",
+    }
+    assert walk(project, env)["failures"] == []
     assert record_problems(env) == []
