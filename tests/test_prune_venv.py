@@ -195,3 +195,23 @@ def test_keeps_the_test_packages_that_code_imports(project, tmp_path):
     }
     assert walk(project, env)["failures"] == []
     assert record_problems(env) == []
+
+
+def test_removes_test_modules_named_tests(project, tmp_path):
+    # zope.event (gevent needs it) ships its suite as zope/event/tests.py, which imports
+    # doctest, left out of the minimal runtime; jinja2/tests.py holds Jinja's own tests
+    # ("is defined"), which jinja2.defaults imports.
+    files = {
+        "events/__init__.py": b"",
+        "events/tests.py": b"import doctest\n",
+        "templates/__init__.py": b"from .defaults import TESTS\n",
+        "templates/defaults.py": b"from .tests import TESTS\n",
+        "templates/tests.py": b"TESTS = {}\n",
+    }
+    env = venv(tmp_path / "venv", wheel(tmp_path, "tested", files))
+    result = prune(project, env)
+    assert result.returncode == 0, result.stderr
+    assert not (site(env) / "events/tests.py").exists()
+    assert (site(env) / "templates/tests.py").is_file()
+    assert walk(project, env)["failures"] == []
+    assert record_problems(env) == []

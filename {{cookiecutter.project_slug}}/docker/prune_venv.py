@@ -4,11 +4,12 @@ match, so that pip and image scanners see what is there.
 
     python3 prune_venv.py VENV
 
-Removed: the test suites packages ship (directories named `tests`, unless
-code left in imports them, and the helper packages only those suites import),
-C, C++ and Cython sources and headers (nothing compiles at run time), and,
-while cffi is not installed, the modules that cannot import without it
-(gevent's cffi event loops; its default loop is compiled with Cython).
+Removed: the test suites packages ship (packages and modules named `tests`,
+unless code left in imports them, and the helper packages only those suites
+import), C, C++ and Cython sources and headers (nothing compiles at run
+time), and, while cffi is not installed, the modules that cannot import
+without it (gevent's cffi event loops; its default loop is compiled with
+Cython).
 Extension modules lose their symbol tables and debugging sections (`strip
 --strip-unneeded`, as Debian strips its own libraries): what the dynamic
 loader needs stays; a file strip cannot read (another architecture's) or
@@ -48,9 +49,10 @@ def fail(message: str) -> None:
 
 
 def suites(path: PurePosixPath) -> list[str]:
-    """The test suites a RECORD path is part of, as module names: the directories
-    named `tests` below a package (a top-level one would be a distribution's own name)."""
-    parts = path.parts[:-1]
+    """The test suites a RECORD path is part of, as module names: the packages and
+    modules named `tests` below a package (a top-level one would be a distribution's
+    own name)."""
+    parts = path.parts[:-1] + (("tests",) if path.name == "tests.py" else ())
     return [".".join(parts[: i + 1]) for i in range(1, len(parts)) if parts[i] == "tests"]
 
 
