@@ -215,3 +215,29 @@ def test_removes_test_modules_named_tests(project, tmp_path):
     assert (site(env) / "templates/tests.py").is_file()
     assert walk(project, env)["failures"] == []
     assert record_problems(env) == []
+
+
+def test_the_walk_imports_namespace_packages(project, tmp_path):
+    # Directories without __init__.py (zope, google, opentelemetry, azure): pkgutil
+    # lists none of them, and a module missing below one looked optional.
+    widgets = {
+        # Loaded by name, so no import statement keeps the suite: the walk must say so.
+        "acme/widgets/__init__.py": b"import importlib\n"
+        b'importlib.import_module("acme.widgets.tests.fixtures")\n',
+        "acme/widgets/tests/__init__.py": b"",
+        "acme/widgets/tests/fixtures.py": b"",
+    }
+    extras = {
+        # Optional: another distribution in the namespace, and one outside the venv.
+        "acme/extras/__init__.py": b"",
+        "acme/extras/plugins.py": b"import acme.plugins\n",
+        "acme/extras/aio.py": b"import tornado\n",
+    }
+    wheels = wheel(tmp_path, "widgets", widgets), wheel(tmp_path, "extras", extras)
+    env = venv(tmp_path / "venv", *wheels)
+    assert prune(project, env).returncode == 0
+    found = walk(project, env)
+    assert found["failures"] == [
+        "acme.widgets: ModuleNotFoundError: No module named 'acme.widgets.tests'"
+    ]
+    assert found["modules"] == 4

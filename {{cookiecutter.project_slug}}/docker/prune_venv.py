@@ -27,8 +27,17 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
-# Test helpers importable only by the suites removed with them.
-TEST_HELPERS = {PurePosixPath("gevent/testing")}
+# Test helpers importable only by the suites removed with them, and benchmarks: protobuf's
+# import unittest (left out of the minimal runtime) or modules it does not ship.
+TEST_HELPERS = {
+    PurePosixPath(path)
+    for path in (
+        "gevent/testing",
+        "google/protobuf/internal/json_format_benchmark.py",
+        "google/protobuf/internal/message_benchmark.py",
+        "google/protobuf/internal/testing_refleaks.py",
+    )
+}
 # gevent's cffi event loops, their build scripts and the helpers only they use (gevent._ffi).
 NEEDS_CFFI = {
     PurePosixPath(path)
