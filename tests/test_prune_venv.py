@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -241,3 +242,43 @@ def test_the_walk_imports_namespace_packages(project, tmp_path):
         "acme.widgets: ModuleNotFoundError: No module named 'acme.widgets.tests'"
     ]
     assert found["modules"] == 4
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_records_match_and_two_prunes_agree(project, tmp_path):
+    # Names that need quoting in a RECORD, files outside site-packages (a script, a
+    # header, data), and a stripped extension whose hash and size change.
+    files = {
+        "odd/__init__.py": b"",
+        'odd/a, "quoted" café.py': b"",
+        "odd/tests/test_odd.py": b"",
+        'odd/sub dir/tests/data, "q".txt': b"",
+        "odd/_speedups.c": b"",
+        "odd/ext, é.so": ELF,
+        "odd-1.0.data/scripts/odd-tool": b"#!python\n",
+        "odd-1.0.data/headers/odd.h": b"",
+        "odd-1.0.data/data/share/odd/tests/sample.txt": b"",
+        "odd-1.0.data/data/share/odd/kept.txt": b"",
+    }
+    built, one, pruned = wheel(tmp_path, "odd", files), tmp_path / "venv", []
+    # Twice at one path, as two builds do: the same bytes.
+    for _ in range(2):
+        shutil.rmtree(one, ignore_errors=True)
+        assert prune(project, venv(one, built)).returncode == 0
+        assert record_problems(one) == []
+        pruned.append(tree(one))
+    assert pruned[0] == pruned[1]
+    left = {str(p.relative_to(one)) for p in one.rglob("*") if p.is_file() and "odd" in str(p)}
+    assert left == {
+        f"{site(one).relative_to(one)}/{path}"
+        for path in ("odd/__init__.py", 'odd/a, "quoted" café.py', "odd/ext, é.so")
+    } | {"bin/odd-tool", "share/odd/kept.txt"} | {
+        str(p.relative_to(one)) for p in site(one).glob("odd-1.0.dist-info/*")
+    }
+    pip = [sys.executable, "-m", "pip", "--python", one / "bin" / "python"]
+    subprocess.run([*pip, "check"], check=True)
+    subprocess.run([*pip, "uninstall", "-q", "-y", "odd"], check=True)
+    assert not [p for p in one.rglob("*") if "odd" in p.name]
