@@ -282,3 +282,15 @@ def test_records_match_and_two_prunes_agree(project, tmp_path):
     subprocess.run([*pip, "check"], check=True)
     subprocess.run([*pip, "uninstall", "-q", "-y", "odd"], check=True)
     assert not [p for p in one.rglob("*") if "odd" in p.name]
+
+
+def test_the_walk_passes_modules_for_other_systems(project, tmp_path):
+    # python-dateutil (boto3, pandas) ships dateutil.tzwin, which imports winreg.
+    files = {
+        "zones/__init__.py": b"",
+        "zones/tzwin.py": b"import winreg\n",
+        "zones/proxies.py": b"from _scproxy import _get_proxies\n",
+    }
+    env = venv(tmp_path / "venv", wheel(tmp_path, "zones", files))
+    assert prune(project, env).returncode == 0
+    assert walk(project, env) == {"modules": 3, "failures": []}

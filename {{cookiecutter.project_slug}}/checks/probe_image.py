@@ -19,9 +19,9 @@ SYSTEM_BIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STATUS = "/var/lib/dpkg/status.d"
 # Every module of the venv imported, in a process of its own: an import may patch
 # or print. A module missing from the venv and the standard library is an optional
-# dependency (tornado, or a namespace package's part that is not installed); one of
-# the standard library may be left out of the minimal runtime (STDLIB_LEFT_OUT in
-# docker/runtime_root.py).
+# dependency (tornado, or a namespace package's part that is not installed), as is
+# one of another system's standard library (winreg); one of this one's may be left out
+# of the minimal runtime (STDLIB_LEFT_OUT in docker/runtime_root.py).
 VENV_IMPORTS = """
 import importlib, json, os, pkgutil, re, sys, warnings
 warnings.simplefilter("ignore")
@@ -39,7 +39,9 @@ def folders(path, prefix=""):
 
 folders = list(folders(site))
 tops = {prefix + m.name for path, prefix in folders for m in pkgutil.iter_modules([path])}
-tops |= sys.stdlib_module_names
+# Windows' and macOS's own modules: what imports them runs only there (dateutil.tzwin).
+windows = {"msvcrt", "nt", "winreg", "winsound", "_msi", "_overlapped", "_winapi", "_wmi"}
+tops |= sys.stdlib_module_names - windows - {"_scproxy"}
 
 def optional(error):
     while error is not None:
