@@ -19,33 +19,50 @@ SYSTEM_BIN = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STATUS = "/var/lib/dpkg/status.d"
 # Every module of the venv imported, in a process of its own: an import may patch
 # or print. A module missing from the venv and the standard library is an optional
-# dependency (tornado); one of the standard library may be left out of the minimal
-# runtime (STDLIB_LEFT_OUT in docker/runtime_root.py).
+# dependency (tornado, or a namespace package's part that is not installed), as is
+# one of another system's standard library (winreg); one of this one's may be left out
+# of the minimal runtime (STDLIB_LEFT_OUT in docker/runtime_root.py).
 VENV_IMPORTS = """
-import importlib, json, pkgutil, re, sys, warnings
+import importlib, json, os, pkgutil, re, sys, warnings
 warnings.simplefilter("ignore")
 site = next(p for p in sys.path if p.endswith("site-packages"))
-tops = {m.name for m in pkgutil.iter_modules([site])} | sys.stdlib_module_names
+
+def folders(path, prefix=""):
+    # pkgutil lists neither namespace packages (directories without __init__.py:
+    # zope, google, opentelemetry) nor what they hold.
+    yield path, prefix
+    for entry in sorted(os.scandir(path), key=lambda entry: entry.name):
+        init = os.path.join(entry.path, "__init__.py")
+        if entry.is_dir() and entry.name.isidentifier() and not os.path.exists(init):
+            if entry.name != "__pycache__":
+                yield from folders(entry.path, f"{prefix}{entry.name}.")
+
+folders = list(folders(site))
+tops = {prefix + m.name for path, prefix in folders for m in pkgutil.iter_modules([path])}
+# Windows' and macOS's own modules: what imports them runs only there (dateutil.tzwin).
+windows = {"msvcrt", "nt", "winreg", "winsound", "_msi", "_overlapped", "_winapi", "_wmi"}
+tops |= sys.stdlib_module_names - windows - {"_scproxy"}
 
 def optional(error):
     while error is not None:
         if isinstance(error, ModuleNotFoundError) and error.name:
-            return error.name.split(".")[0] not in tops
+            return not any(error.name == t or error.name.startswith(f"{t}.") for t in tops)
         error = error.__cause__ or error.__context__
     return False
 
 failures, count = [], 0
 report, sys.stdout = sys.stdout, sys.stderr
-for module in pkgutil.walk_packages([site], onerror=lambda name: None):
-    # Programs, and modules for Windows (click._winconsole, gevent.win32util).
-    if module.name.endswith("__main__") or re.match(r"_?win", module.name.rsplit(".")[-1]):
-        continue
-    count += 1
-    try:
-        importlib.import_module(module.name)
-    except Exception as error:
-        if not optional(error):
-            failures.append(f"{module.name}: {type(error).__name__}: {error}")
+for path, prefix in folders:
+    for module in pkgutil.walk_packages([path], prefix, onerror=lambda name: None):
+        # Programs, and modules for Windows (click._winconsole, gevent.win32util).
+        if module.name.endswith("__main__") or re.match(r"_?win", module.name.rsplit(".")[-1]):
+            continue
+        count += 1
+        try:
+            importlib.import_module(module.name)
+        except Exception as error:
+            if not optional(error):
+                failures.append(f"{module.name}: {type(error).__name__}: {error}")
 print(json.dumps({"modules": count, "failures": failures}), file=report)
 """
 

@@ -4,16 +4,20 @@ match, so that pip and image scanners see what is there.
 
     python3 prune_venv.py VENV
 
-Removed: the test suites packages ship (directories named `tests`, and the
-helper packages only those suites import), C, C++ and Cython sources and
-headers (nothing compiles at run time), and, while cffi is not installed,
-the modules that cannot import without it (gevent's cffi event loops; its
-default loop is compiled with Cython). Extension modules lose their symbol
-tables and debugging sections (`strip --strip-unneeded`, as Debian strips its
-own libraries): what the dynamic loader needs stays. Prints what it removed.
+Removed: the test suites packages ship (packages and modules named `tests`,
+unless code left in imports them, and the helper packages only those suites
+import), C, C++ and Cython sources and headers (nothing compiles at run
+time), and, while cffi is not installed, the modules that cannot import
+without it (gevent's cffi event loops; its default loop is compiled with
+Cython).
+Extension modules lose their symbol tables and debugging sections (`strip
+--strip-unneeded`, as Debian strips its own libraries): what the dynamic
+loader needs stays; a file strip cannot read (another architecture's) or
+would make unloadable is kept as it was. Prints what it removed.
 """
 
 import argparse
+import ast
 import base64
 import csv
 import hashlib
@@ -23,8 +27,17 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
-# Test helpers importable only by the suites removed with them.
-TEST_HELPERS = {PurePosixPath("gevent/testing")}
+# Test helpers importable only by the suites removed with them, and benchmarks: protobuf's
+# import unittest (left out of the minimal runtime) or modules it does not ship.
+TEST_HELPERS = {
+    PurePosixPath(path)
+    for path in (
+        "gevent/testing",
+        "google/protobuf/internal/json_format_benchmark.py",
+        "google/protobuf/internal/message_benchmark.py",
+        "google/protobuf/internal/testing_refleaks.py",
+    )
+}
 # gevent's cffi event loops, their build scripts and the helpers only they use (gevent._ffi).
 NEEDS_CFFI = {
     PurePosixPath(path)
@@ -44,19 +57,79 @@ def fail(message: str) -> None:
     sys.exit(f"prune_venv.py: {message}")
 
 
-def removed(path: PurePosixPath, cffi: bool) -> bool:
+def suites(path: PurePosixPath) -> list[str]:
+    """The test suites a RECORD path is part of, as module names: the packages and
+    modules named `tests` below a package (a top-level one would be a distribution's
+    own name)."""
+    parts = path.parts[:-1] + (("tests",) if path.name == "tests.py" else ())
+    return [".".join(parts[: i + 1]) for i in range(1, len(parts)) if parts[i] == "tests"]
+
+
+def removed(path: PurePosixPath, cffi: bool, imported: set[str]) -> bool:
     """A RECORD path, relative to site-packages, that is never run."""
     if path.suffix in SOURCES:
         return True
-    # Below a package only: a top-level `tests` would be a distribution's own name.
-    if "tests" in path.parts[1:-1]:
+    # A suite that code left in imports stays (astropy's __init__ imports astropy.tests).
+    if any(suite not in imported for suite in suites(path)):
         return True
     never = TEST_HELPERS if cffi else TEST_HELPERS | NEEDS_CFFI
     return any(path.is_relative_to(prefix) for prefix in never)
 
 
+def imports(site: Path, paths: list[PurePosixPath]) -> set[str]:
+    """The modules these files import, at the top or in a function, and the
+    packages above them; only names with `tests` in them matter here."""
+    names = set()
+    for path in paths:
+        source = (site / path).read_bytes() if (site / path).is_file() else b""
+        if b"tests" not in source:  # parsing every file would take much longer
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):  # not Python 3: nothing imports it
+            continue
+        package = path.parent.parts
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(package[: len(package) + 1 - node.level] if node.level else ())
+                module = ".".join(filter(None, [base, node.module]))
+                found = [module, *(f"{module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for parts in (name.split(".") for name in found):
+                names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return names
+
+
 def is_extension(path: PurePosixPath) -> bool:
     return path.suffix == ".so" or ".so." in path.name
+
+
+def loadable(path: Path) -> bool:
+    """Whether each segment's file offset agrees with its address, as the dynamic
+    loader requires: Debian 12's strip breaks that in libraries patchelf rewrote
+    (those auditwheel vendors)."""
+    headers = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+    for fields in map(str.split, headers.splitlines()):
+        if fields[:1] == ["LOAD"]:
+            offset, address, align = (int(fields[i], 16) for i in (1, 2, -1))
+            if (offset - address) % max(align, 1):
+                return False
+    return True
+
+
+def stripped(path: Path) -> bytes:
+    """The extension module stripped, or as it was if strip cannot read it, would
+    break it, or makes it no smaller. Returns its contents."""
+    original = path.read_bytes()
+    done = subprocess.run(["strip", "--strip-unneeded", path], capture_output=True)
+    data = path.read_bytes()
+    if done.returncode or len(data) >= len(original) or not loadable(path):
+        path.write_bytes(original)
+        return original
+    return data
 
 
 def record_hash(data: bytes) -> str:
@@ -64,24 +137,26 @@ def record_hash(data: bytes) -> str:
     return f"sha256={digest.decode()}"
 
 
-def prune(site: Path, record: Path, cffi: bool) -> tuple[list[Path], int]:
+def read(record: Path) -> list[list[str]]:
+    with record.open(newline="") as file:
+        return list(csv.reader(file))
+
+
+def prune(site: Path, record: Path, cffi: bool, imported: set[str]) -> tuple[list[Path], int]:
     """One distribution: its removed files, its stripped extensions, its new
     RECORD. Returns the files removed and the bytes saved."""
-    with record.open(newline="") as file:
-        rows = list(csv.reader(file))
     kept, gone, saved = [], [], 0
-    for row in rows:
+    for row in read(record):
         relative = PurePosixPath(row[0])
         path = site / relative
-        if removed(relative, cffi) and path.is_file():
+        if removed(relative, cffi, imported) and path.is_file():
             saved += path.stat().st_size
             gone.append(path)
             path.unlink()
             continue
         if is_extension(relative) and path.is_file():
             before = path.stat().st_size
-            subprocess.run(["strip", "--strip-unneeded", str(path)], check=True)
-            data = path.read_bytes()
+            data = stripped(path)
             saved += before - len(data)
             row = [row[0], record_hash(data), str(len(data))]
         kept.append(row)
@@ -112,9 +187,17 @@ def main() -> None:
         fail(f"expected one site-packages under {venv}, found {len(sites)}")
     site = sites[0]
     cffi = any(site.glob("_cffi_backend.*"))
+    records = sorted(site.glob("*.dist-info/RECORD"))
+    # The Python files that stay whatever else goes; pytest's conftest.py only runs suites.
+    code = [
+        path
+        for path in (PurePosixPath(row[0]) for record in records for row in read(record))
+        if path.suffix == ".py" and path.name != "conftest.py" and not removed(path, cffi, set())
+    ]
+    imported = imports(site, code)
     gone, saved = [], 0
-    for record in sorted(site.glob("*.dist-info/RECORD")):
-        files, size = prune(site, record, cffi)
+    for record in records:
+        files, size = prune(site, record, cffi, imported)
         gone, saved = gone + files, saved + size
     remove_emptied_directories(gone, venv)
     print(f"venv pruned: {len(gone)} files removed, {saved / 1e6:.1f} MB saved")
