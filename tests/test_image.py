@@ -55,7 +55,7 @@ def built(request, build_base):
 
 # The lines of check_image.py's report, shown in the test log.
 CHECK_LINES = ("image ", "user ", "no shell", "Python ", "serving ")
-CHECK_LINES += ("/metrics ", "HEALTHCHECK ", "stopped ")
+CHECK_LINES += ("/metrics ", "no /metrics ", "HEALTHCHECK ", "stopped ")
 
 
 def test_image_checks_pass(built):
