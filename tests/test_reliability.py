@@ -378,6 +378,8 @@ BAD_SETTINGS = {
     "MAX_CONTENT_LENGTH": "-1",
     "GUNICORN_CONTROL_SOCKET": "relative.ctl",
     "ACCESS_LOG": "maybe",
+    "METRICS": "maybe",
+    "METRICS_PORT": "8000",  # the image's PORT: one port cannot serve both
 }
 
 
