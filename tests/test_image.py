@@ -439,7 +439,7 @@ def test_the_tracing_image_sends_its_spans(build_base):
 # What a user adds to ship a dependency that has only an sdist (vendor/ holds it).
 NATIVE_SDIST_EDITS = (
     ('"flask>=3.1",', '"flask>=3.1",\n    "cext==0.1",'),
-    ('lint = ["ruff>=0.15"]', 'lint = ["ruff>=0.15"]\nsdist-build = ["setuptools>=61"]'),
+    ('lint = ["ruff==0.17.6"]', 'lint = ["ruff==0.17.6"]\nsdist-build = ["setuptools>=61"]'),
     ('lock-file = "pylock.toml"', 'sdists = "include"\nlock-file = "pylock.toml"'),
 )
 
