@@ -183,7 +183,13 @@ def on_starting(server) -> None:
     """Each worker keeps its metrics in files of a fresh directory in /tmp (the
     image's tmpfs), set before any worker imports prometheus-client, which reads it then."""
     if settings.metrics:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+        try:
+            folder = tempfile.mkdtemp(prefix="metrics-")
+        except OSError as error:  # e.g. --read-only without --tmpfs /tmp
+            needs = "METRICS=on needs a writable temporary directory (a tmpfs on /tmp)"
+            needs += " or METRICS=off"
+            raise SystemExit(f"{needs}: {error}") from None
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
 
 
 def child_exit(server, worker) -> None:
