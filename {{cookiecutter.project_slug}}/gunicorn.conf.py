@@ -14,6 +14,9 @@ import os
 import shutil
 import tempfile
 {%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+import urllib.parse
+{%- endif %}
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.settings import Environment, Settings, SettingsError
@@ -151,9 +154,16 @@ max_requests_jitter = max_requests // 10
 
 {% if cookiecutter.tracing == "opentelemetry" -%}
 # OpenTelemetry (tracing.py): on while an OTLP endpoint is set.
-URL = (r"https?://\S+", "an http:// or https:// URL")
-env.matching("OTEL_EXPORTER_OTLP_ENDPOINT", "", *URL)
-env.matching("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", *URL)
+for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    endpoint = env.matching(name, "", r"https?://\S+", "an http:// or https:// URL")
+    # Parsed as the exporter will, which would otherwise fail at every export.
+    try:
+        parts = urllib.parse.urlsplit(endpoint)
+        usable = bool(parts.hostname) and parts.port != 0  # .port raises on a bad one
+    except ValueError:
+        usable = False
+    if endpoint and not usable:
+        env.problems.append(f"{name}={endpoint!r}: expected an http:// or https:// URL")
 
 
 def post_worker_init(worker) -> None:
