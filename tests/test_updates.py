@@ -7,6 +7,7 @@ each pipeline, cannot run here: there is no forge to reach.
 
 import json
 import re
+import runpy
 import shlex
 import subprocess
 import sys
@@ -355,6 +356,30 @@ def test_template_job_proposes_the_templates_commits(template_and_project, tool_
     assert "Conflicts to merge by hand, then delete the .rej files:\n\n- `README.md.rej`" in message
     check = [sys.executable, "-m", "cruft", "check"]
     assert subprocess.run(check, cwd=checkout, env=tool_env, capture_output=True).returncode == 0
+
+
+def test_conflicts_with_spaces_or_accents_in_their_names_are_listed(
+    cookies_session, tmp_path, monkeypatch
+):
+    """git's status quotes such paths; the pull request must still name them."""
+    project = cookies_session.bake().project_path
+    conflicts = runpy.run_path(str(project / "ci" / "propose.py"))["conflicts"]
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    template_repo.git(repo, "init", "-q", "-b", "main")
+    notes = repo / "our notes.md"
+    notes.write_text("one\n")
+    template_repo.commit_all(repo, "notes")
+    template_repo.git(repo, "switch", "-q", "-c", "theirs")
+    notes.write_text("theirs\n")
+    template_repo.commit_all(repo, "theirs")
+    template_repo.git(repo, "switch", "-q", "main")
+    notes.write_text("ours\n")
+    template_repo.commit_all(repo, "ours")
+    subprocess.run([*template_repo.GIT, "merge", "-q", "theirs"], cwd=repo, capture_output=True)
+    (repo / "docs" / "café notes.md.rej").write_text("rejected\n")
+    monkeypatch.chdir(repo)
+    assert conflicts() == ["`docs/café notes.md.rej`", "`our notes.md`, conflict markers"]
 
 
 def test_template_update_needs_what_cruft_reads(cookies, tool_env, tmp_path):

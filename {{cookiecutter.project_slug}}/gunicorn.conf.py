@@ -14,6 +14,9 @@ import os
 import shutil
 import tempfile
 {%- endif %}
+{%- if cookiecutter.tracing == "opentelemetry" %}
+import urllib.parse
+{%- endif %}
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.settings import Environment, Settings, SettingsError
@@ -151,9 +154,16 @@ max_requests_jitter = max_requests // 10
 
 {% if cookiecutter.tracing == "opentelemetry" -%}
 # OpenTelemetry (tracing.py): on while an OTLP endpoint is set.
-URL = (r"https?://\S+", "an http:// or https:// URL")
-env.matching("OTEL_EXPORTER_OTLP_ENDPOINT", "", *URL)
-env.matching("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", *URL)
+for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    endpoint = env.matching(name, "", r"https?://\S+", "an http:// or https:// URL")
+    # Parsed as the exporter will, which would otherwise fail at every export.
+    try:
+        parts = urllib.parse.urlsplit(endpoint)
+        usable = bool(parts.hostname) and parts.port != 0  # .port raises on a bad one
+    except ValueError:
+        usable = False
+    if endpoint and not usable:
+        env.problems.append(f"{name}={endpoint!r}: expected an http:// or https:// URL")
 
 
 def post_worker_init(worker) -> None:
@@ -183,7 +193,13 @@ def on_starting(server) -> None:
     """Each worker keeps its metrics in files of a fresh directory in /tmp (the
     image's tmpfs), set before any worker imports prometheus-client, which reads it then."""
     if settings.metrics:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+        try:
+            folder = tempfile.mkdtemp(prefix="metrics-")
+        except OSError as error:  # e.g. --read-only without --tmpfs /tmp
+            needs = "METRICS=on needs a writable temporary directory (a tmpfs on /tmp)"
+            needs += " or METRICS=off"
+            raise SystemExit(f"{needs}: {error}") from None
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
 
 
 def child_exit(server, worker) -> None:

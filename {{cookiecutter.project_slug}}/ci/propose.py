@@ -87,9 +87,10 @@ def conflicts() -> list[str]:
     """What `cruft update` could not merge: *.rej files where it fell back to
     `git apply --reject` (as in a shallow checkout), or files left with
     conflict markers where a three-way merge was possible."""
-    status = git("status", "--porcelain", "--untracked-files=all").splitlines()
+    # -z: paths as they are; without it, git quotes those with spaces or accents.
+    status = git("status", "--porcelain", "-z", "--untracked-files=all").split("\0")
     rejected = [line[3:] for line in status if line.startswith("?? ") and line.endswith(".rej")]
-    unmerged = git("diff", "--name-only", "--diff-filter=U").split()
+    unmerged = git("diff", "--name-only", "-z", "--diff-filter=U").split("\0")[:-1]
     return [f"`{path}`" for path in rejected] + [f"`{path}`, conflict markers" for path in unmerged]
 
 

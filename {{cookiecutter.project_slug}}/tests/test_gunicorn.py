@@ -657,6 +657,20 @@ def test_metrics_on_their_own_port(metric_samples):
     assert not [labels for labels in counts if labels[1] == "/metrics"]
 
 
+def test_no_writable_temp_dir_is_one_line(tmp_path):
+    """A read-only root with no tmpfs on /tmp leaves the metrics' files nowhere to go."""
+    # Python's temp dir set to one that is missing: what it finds when none is writable.
+    code = "import runpy, sys, tempfile; tempfile.tempdir = sys.argv.pop(1); "
+    code += "runpy.run_module('{{ cookiecutter.package_name }}.start', run_name='__main__')"
+    command = [sys.executable, "-c", code, str(tmp_path / "missing"), *START[3:]]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        "METRICS=on needs a writable temporary directory (a tmpfs on /tmp) or METRICS=off: "
+    )
+
+
 def test_metrics_off(tmp_path):
     with gunicorn(METRICS="off", TMPDIR=str(tmp_path)) as server:
         with pytest.raises(urllib.error.HTTPError) as answer:
