@@ -64,10 +64,17 @@ def site(venv: Path) -> Path:
     return folder
 
 
-def prune(project: Path, venv: Path) -> subprocess.CompletedProcess:
+def prune(project: Path, venv: Path) -> Path:
+    """Run the bake's prune_venv.py in the venv's Python, as the Dockerfile does."""
     script = project / "docker" / "prune_venv.py"
-    python = venv / "bin" / "python"
-    return subprocess.run([python, script, venv], capture_output=True, text=True)
+    result = subprocess.run([venv / "bin" / "python", script, venv], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return venv
+
+
+def pruned(project: Path, folder: Path, *wheels: Path) -> Path:
+    """A venv in `folder` holding `wheels`, pruned."""
+    return prune(project, venv(folder / "venv", *wheels))
 
 
 def record_problems(venv: Path) -> list[str]:
@@ -105,9 +112,7 @@ def test_keeps_the_files_strip_cannot_read(project, tmp_path):
         "boards/lib/notes.so.txt": b"not a shared object\n",
         "boards/_native.so": ELF,
     }
-    env = venv(tmp_path / "venv", wheel(tmp_path, "boards", files))
-    result = prune(project, env)
-    assert result.returncode == 0, result.stderr
+    env = pruned(project, tmp_path, wheel(tmp_path, "boards", files))
     package = site(env) / "boards"
     assert (package / "lib/aarch64/libengine.so").read_bytes() == foreign(ELF)
     assert (package / "lib/notes.so.txt").read_bytes() == files["boards/lib/notes.so.txt"]
@@ -136,9 +141,7 @@ def test_keeps_a_library_strip_would_break(project, tmp_path):
     # it refused scipy's OpenBLAS. Later strips leave them loadable.
     library = patched(tmp_path)
     files = {"vendored/__init__.py": b"", "vendored.libs/libvendored-0123abcd.so": library}
-    env = venv(tmp_path / "venv", wheel(tmp_path, "vendored", files))
-    result = prune(project, env)
-    assert result.returncode == 0, result.stderr
+    env = pruned(project, tmp_path, wheel(tmp_path, "vendored", files))
     assert loads(env, site(env) / "vendored.libs/libvendored-0123abcd.so")
     assert record_problems(env) == []
 
@@ -178,9 +181,7 @@ def test_keeps_the_test_packages_that_code_imports(project, tmp_path):
     lazy = b"def helpers():\n    from suite.io.tests import helpers\n"
     affiliate = {"affiliate/__init__.py": lazy}
     wheels = wheel(tmp_path, "suite", suite), wheel(tmp_path, "affiliate", affiliate)
-    env = venv(tmp_path / "venv", *wheels)
-    result = prune(project, env)
-    assert result.returncode == 0, result.stderr
+    env = pruned(project, tmp_path, *wheels)
     left = {str(path.relative_to(site(env))) for path in site(env).rglob("*.py")}
     assert left == {
         "suite/__init__.py",
@@ -209,9 +210,7 @@ def test_removes_test_modules_named_tests(project, tmp_path):
         "templates/defaults.py": b"from .tests import TESTS\n",
         "templates/tests.py": b"TESTS = {}\n",
     }
-    env = venv(tmp_path / "venv", wheel(tmp_path, "tested", files))
-    result = prune(project, env)
-    assert result.returncode == 0, result.stderr
+    env = pruned(project, tmp_path, wheel(tmp_path, "tested", files))
     assert not (site(env) / "events/tests.py").exists()
     assert (site(env) / "templates/tests.py").is_file()
     assert walk(project, env)["failures"] == []
@@ -235,8 +234,7 @@ def test_the_walk_imports_namespace_packages(project, tmp_path):
         "acme/extras/aio.py": b"import tornado\n",
     }
     wheels = wheel(tmp_path, "widgets", widgets), wheel(tmp_path, "extras", extras)
-    env = venv(tmp_path / "venv", *wheels)
-    assert prune(project, env).returncode == 0
+    env = pruned(project, tmp_path, *wheels)
     found = walk(project, env)
     assert found["failures"] == [
         "acme.widgets: ModuleNotFoundError: No module named 'acme.widgets.tests'"
@@ -267,7 +265,7 @@ def test_records_match_and_two_prunes_agree(project, tmp_path):
     # Twice at one path, as two builds do: the same bytes.
     for _ in range(2):
         shutil.rmtree(one, ignore_errors=True)
-        assert prune(project, venv(one, built)).returncode == 0
+        prune(project, venv(one, built))
         assert record_problems(one) == []
         pruned.append(tree(one))
     assert pruned[0] == pruned[1]
@@ -291,6 +289,5 @@ def test_the_walk_passes_modules_for_other_systems(project, tmp_path):
         "zones/tzwin.py": b"import winreg\n",
         "zones/proxies.py": b"from _scproxy import _get_proxies\n",
     }
-    env = venv(tmp_path / "venv", wheel(tmp_path, "zones", files))
-    assert prune(project, env).returncode == 0
+    env = pruned(project, tmp_path, wheel(tmp_path, "zones", files))
     assert walk(project, env) == {"modules": 3, "failures": []}
