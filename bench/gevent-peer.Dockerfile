@@ -10,7 +10,7 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 # The CA secret lets pip reach the package index through this machine's proxy.
 RUN --mount=type=secret,id=ca \
-    pip install --no-cache-dir --cert /run/secrets/ca flask "gunicorn[gevent]"
+    pip install --no-cache-dir --cert /run/secrets/ca flask "gunicorn[gevent]" prometheus-client
 
 FROM debian:${DEBIAN_RELEASE}-slim
 RUN apt-get update \

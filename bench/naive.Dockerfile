@@ -8,6 +8,6 @@ COPY . .
 # The CA secret lets pip reach the package index from inside a build on
 # machines whose proxy the image does not trust; nothing of it stays behind.
 RUN --mount=type=secret,id=ca \
-    pip install --cert /run/secrets/ca flask gunicorn
+    pip install --cert /run/secrets/ca flask gunicorn prometheus-client
 ENV PYTHONPATH=/app/src
 CMD ["gunicorn", "-w", "4", "-b", "0.0.0.0:8000", "my_service.wsgi:app"]
