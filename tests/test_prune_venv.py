@@ -291,3 +291,40 @@ def test_the_walk_passes_modules_for_other_systems(project, tmp_path):
     }
     env = pruned(project, tmp_path, wheel(tmp_path, "zones", files))
     assert walk(project, env) == {"modules": 3, "failures": []}
+
+
+# A gevent-like wheel: the c-ares resolver built on one platform only, and modules
+# that import only when another distribution is installed.
+GEVENT_OPTIONAL = {
+    "gevent/resolver/cares.cpython-313-x86_64-linux-gnu.so": ELF,
+    "gevent/resolver/ares.py": b"from gevent.resolver.cares import channel\n",
+    "gevent/resolver_ares.py": b"from gevent.resolver.ares import *\n",
+    "gevent/ares.py": b"from gevent.resolver.ares import *\n",
+    "gevent/resolver/dnspython.py": b"import dns\n",
+    "gevent/libev/corecffi.py": b"import _cffi_backend\n",
+}
+GEVENT_KEPT = {
+    "gevent/__init__.py": b"",
+    "gevent/resolver/__init__.py": b"",
+    "gevent/resolver/thread.py": b"",
+    "gevent/libev/__init__.py": b"",
+    "gevent/libev/corecext.py": b"",
+}
+
+
+def test_removes_what_imports_only_on_some_venvs(project, tmp_path):
+    # The c-ares resolver goes everywhere; dnspython's and cffi's users go only while
+    # those are missing.
+    gevent = wheel(tmp_path, "gevent", {**GEVENT_OPTIONAL, **GEVENT_KEPT})
+    alone = pruned(project, tmp_path / "alone", gevent)
+    left = {str(p.relative_to(site(alone))) for p in site(alone).rglob("gevent/**/*.*")}
+    assert left == set(GEVENT_KEPT)
+    assert walk(project, alone) == {"modules": len(GEVENT_KEPT), "failures": []}
+    assert record_problems(alone) == []
+
+    helpers = {"dns/__init__.py": b"", "_cffi_backend.py": b""}
+    beside = pruned(project, tmp_path / "beside", gevent, wheel(tmp_path, "helpers", helpers))
+    left = {str(p.relative_to(site(beside))) for p in site(beside).rglob("gevent/**/*.*")}
+    kept = {"gevent/resolver/dnspython.py", "gevent/libev/corecffi.py"}
+    assert left == set(GEVENT_KEPT) | kept
+    assert record_problems(beside) == []

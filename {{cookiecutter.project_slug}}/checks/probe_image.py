@@ -43,14 +43,9 @@ tops = {prefix + m.name for path, prefix in folders for m in pkgutil.iter_module
 windows = {"msvcrt", "nt", "winreg", "winsound", "_msi", "_overlapped", "_winapi", "_wmi"}
 tops |= sys.stdlib_module_names - windows - {"_scproxy"}
 
-# Compiled only on some platforms: gevent's aarch64 wheels have no c-ares resolver.
-NOT_BUILT_EVERYWHERE = {"gevent.resolver.cares"}
-
 def optional(error):
     while error is not None:
         if isinstance(error, ModuleNotFoundError) and error.name:
-            if error.name in NOT_BUILT_EVERYWHERE:
-                return True
             return not any(error.name == t or error.name.startswith(f"{t}.") for t in tops)
         error = error.__cause__ or error.__context__
     return False

@@ -7,9 +7,10 @@ match, so that pip and image scanners see what is there.
 Removed: the test suites packages ship (packages and modules named `tests`,
 unless code left in imports them, and the helper packages only those suites
 import), C, C++ and Cython sources and headers (nothing compiles at run
-time), and, while cffi is not installed, the modules that cannot import
-without it (gevent's cffi event loops; its default loop is compiled with
-Cython).
+time), gevent's c-ares resolver (its aarch64 wheels lack it: every platform's
+image then holds the same modules), and the modules that cannot import while
+a module they need is not installed (gevent's cffi event loops without cffi;
+its default loop is compiled with Cython).
 Extension modules lose their symbol tables and debugging sections (`strip
 --strip-unneeded`, as Debian strips its own libraries): what the dynamic
 loader needs stays; a file strip cannot read (another architecture's) or
@@ -27,28 +28,34 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
-# Test helpers importable only by the suites removed with them, and benchmarks: protobuf's
-# import unittest (left out of the minimal runtime) or modules it does not ship.
+# Module paths without their suffixes. Test helpers importable only by the suites removed
+# with them, and benchmarks: protobuf's import unittest (left out of the minimal runtime)
+# or modules it does not ship.
 TEST_HELPERS = {
-    PurePosixPath(path)
-    for path in (
-        "gevent/testing",
-        "google/protobuf/internal/json_format_benchmark.py",
-        "google/protobuf/internal/message_benchmark.py",
-        "google/protobuf/internal/testing_refleaks.py",
-    )
+    "gevent/testing",
+    "google/protobuf/internal/json_format_benchmark",
+    "google/protobuf/internal/message_benchmark",
+    "google/protobuf/internal/testing_refleaks",
 }
-# gevent's cffi event loops, their build scripts and the helpers only they use (gevent._ffi).
-NEEDS_CFFI = {
-    PurePosixPath(path)
-    for path in (
+# Built only on some platforms: gevent's c-ares resolver and the modules that load it.
+SOME_PLATFORMS = {
+    "gevent/ares",
+    "gevent/resolver/ares",
+    "gevent/resolver/cares",
+    "gevent/resolver_ares",
+}
+# What cannot import while the module named is not installed: gevent's cffi event loops,
+# their build scripts and the helpers only they use (gevent._ffi); its dnspython resolver.
+NEEDS = {
+    "_cffi_backend": {
         "gevent/_ffi",
         "gevent/libuv",
-        "gevent/libev/_corecffi.abi3.so",
-        "gevent/libev/_corecffi_build.py",
-        "gevent/libev/corecffi.py",
-        "gevent/libev/watcher.py",
-    )
+        "gevent/libev/_corecffi",
+        "gevent/libev/_corecffi_build",
+        "gevent/libev/corecffi",
+        "gevent/libev/watcher",
+    },
+    "dns": {"gevent/resolver/dnspython"},
 }
 SOURCES = {".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".pyx", ".pxd", ".pxi"}
 
@@ -65,15 +72,24 @@ def suites(path: PurePosixPath) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(1, len(parts)) if parts[i] == "tests"]
 
 
-def removed(path: PurePosixPath, cffi: bool, imported: set[str]) -> bool:
+def never_run(site: Path) -> set[str]:
+    """The module paths removed from this venv whatever imports them."""
+    never = TEST_HELPERS | SOME_PLATFORMS
+    for module, paths in NEEDS.items():
+        if not any(site.glob(f"{module}.*")) and not (site / module).is_dir():
+            never |= paths
+    return never
+
+
+def removed(path: PurePosixPath, never: set[str], imported: set[str]) -> bool:
     """A RECORD path, relative to site-packages, that is never run."""
     if path.suffix in SOURCES:
         return True
     # A suite that code left in imports stays (astropy's __init__ imports astropy.tests).
     if any(suite not in imported for suite in suites(path)):
         return True
-    never = TEST_HELPERS if cffi else TEST_HELPERS | NEEDS_CFFI
-    return any(path.is_relative_to(prefix) for prefix in never)
+    module = path.with_name(path.name.split(".")[0])
+    return any(module.is_relative_to(prefix) for prefix in never)
 
 
 def imports(site: Path, paths: list[PurePosixPath]) -> set[str]:
@@ -142,14 +158,14 @@ def read(record: Path) -> list[list[str]]:
         return list(csv.reader(file))
 
 
-def prune(site: Path, record: Path, cffi: bool, imported: set[str]) -> tuple[list[Path], int]:
+def prune(site: Path, record: Path, never: set[str], imported: set[str]) -> tuple[list[Path], int]:
     """One distribution: its removed files, its stripped extensions, its new
     RECORD. Returns the files removed and the bytes saved."""
     kept, gone, saved = [], [], 0
     for row in read(record):
         relative = PurePosixPath(row[0])
         path = site / relative
-        if removed(relative, cffi, imported) and path.is_file():
+        if removed(relative, never, imported) and path.is_file():
             saved += path.stat().st_size
             gone.append(path)
             path.unlink()
@@ -186,18 +202,18 @@ def main() -> None:
     if len(sites) != 1:
         fail(f"expected one site-packages under {venv}, found {len(sites)}")
     site = sites[0]
-    cffi = any(site.glob("_cffi_backend.*"))
+    never = never_run(site)
     records = sorted(site.glob("*.dist-info/RECORD"))
     # The Python files that stay whatever else goes; pytest's conftest.py only runs suites.
     code = [
         path
         for path in (PurePosixPath(row[0]) for record in records for row in read(record))
-        if path.suffix == ".py" and path.name != "conftest.py" and not removed(path, cffi, set())
+        if path.suffix == ".py" and path.name != "conftest.py" and not removed(path, never, set())
     ]
     imported = imports(site, code)
     gone, saved = [], 0
     for record in records:
-        files, size = prune(site, record, cffi, imported)
+        files, size = prune(site, record, never, imported)
         gone, saved = gone + files, saved + size
     remove_emptied_directories(gone, venv)
     print(f"venv pruned: {len(gone)} files removed, {saved / 1e6:.1f} MB saved")
