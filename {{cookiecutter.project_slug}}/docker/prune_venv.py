@@ -88,7 +88,7 @@ def removed(path: PurePosixPath, never: set[str], imported: set[str]) -> bool:
     # A suite that code left in imports stays (astropy's __init__ imports astropy.tests).
     if any(suite not in imported for suite in suites(path)):
         return True
-    module = path.with_name(path.name.split(".")[0])
+    module = path.with_name(path.name.split(".")[0] or path.name)  # a .keep file has no stem
     return any(module.is_relative_to(prefix) for prefix in never)
 
 
