@@ -1,14 +1,19 @@
 """Measuring a running image: containers pinned to CPUs, wrk's load, memory,
 and Python's speed inside the image."""
 
+import csv
 import itertools
 import json
+import math
 import os
 import re
 import socket
+import statistics
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from images import DOCKER, Container, container, exported_size
@@ -136,6 +141,39 @@ def hey(url: str, rate: float, connections: int, seconds: float, cpus: int) -> d
         "p50_ms": quantile.get("50"),
         "p99_ms": quantile.get("99"),
         "errors": failed + sum(codes.values()) - ok,
+    }
+
+
+def hey_spread(url: str, rate: float, connections: int, seconds: float, cpus: int) -> dict:
+    """As hey(), with each connection a hey process of its own, started a
+    `connections`-th of a connection's period after the one before: the
+    requests arrive spread over the period rather than all at once. Latencies
+    come from each request's CSV row (`-o csv`), which hey writes only for
+    requests that got an answer: a failed request counts as not served."""
+    pin = load_pin(cpus)
+    each = ["-c", "1", "-q", f"{rate / connections:g}", "-z", f"{seconds}s", "-o", "csv"]
+    command = [*pin, "hey", *(["-cpus", "1"] if pin else []), *each, url]
+    rows = []
+    with ExitStack() as stack:
+        started = []
+        for _ in range(connections):
+            output = stack.enter_context(tempfile.TemporaryFile("w+"))
+            started.append((subprocess.Popen(command, stdout=output), output))
+            time.sleep(1 / rate)  # a connection's period (connections / rate), over connections
+        for process, output in started:
+            if process.wait():
+                raise subprocess.CalledProcessError(process.returncode, command)
+            output.seek(0)
+            rows += csv.DictReader(output)
+    answered = [float(row["response-time"]) * 1000 for row in rows]
+    ok = sum(200 <= int(row["status-code"]) < 300 for row in rows)
+    quantile = statistics.quantiles(answered, n=100) if len(answered) > 1 else [math.inf] * 99
+    return {
+        "offered": rate,
+        "rps": ok / seconds,
+        "p50_ms": quantile[49],
+        "p99_ms": quantile[98],
+        "errors": len(rows) - ok,
     }
 
 

@@ -10,16 +10,17 @@ target and no errors. Containers run on the host's network bound to
 127.0.0.1, so the load crosses loopback only: no bridge, no port proxy. Rounds
 alternate between the images; the tables give medians and ranges.
 
-hey starts the timers of its connections together, so well below capacity
-the requests arrive in bursts of 64, one burst per connection's period; p99
-there is the time the image takes to serve a whole burst, whatever the rate.
-Nearer capacity a burst takes longer than the period, the connections fall
-out of step and the arrivals spread, so p99 can fall as the rate rises.
+Two arrival patterns at each rate. "In step": one hey, which starts the
+timers of its connections together, so well below capacity the requests
+arrive in bursts of 64, one per connection's period, and p99 is the time the
+image takes to serve a whole burst. "Spread": 64 heys of one connection,
+started out of step, so the requests arrive at an even pace, as from many
+clients that do not wait for one another.
 """
 
 import statistics
 
-from measures import hey, running
+from measures import hey, hey_spread, running
 from projects import log
 from report import machine
 from serving import CHOSEN, CONFIGURATIONS, NAIVE, PEER, images
@@ -29,6 +30,13 @@ TARGET_P99_MS = 25
 SERVED = 0.95  # of the offered rate: below it the server has fallen behind
 CONNECTIONS = 64
 WORKLOADS = [("trivial", "/healthz"), ("wait 10 ms", "/bench/io?ms=10")]
+ARRIVALS = {"in step": hey, "spread": hey_spread}
+# Each table's key in a round's results: the workload and how its requests arrive.
+SERIES = [
+    (f"{workload}, {arrival}", path, arrival)
+    for workload, path in WORKLOADS
+    for arrival in ARRIVALS
+]
 RATES = [250, 1000, 2000, 3000, 4000, 5000, 6000, 7000]
 QUICK_RATES = [1000, 3000, 5000, 6000]
 COMPARED = [NAIVE, PEER, CHOSEN, "default, `ACCESS_LOG=off`", "default, `METRICS=off`"]
@@ -42,11 +50,11 @@ def held(step: dict) -> bool:
     )
 
 
-def steps(url: str, rates: list[int], seconds: int) -> list[dict]:
+def steps(url: str, arrival: str, rates: list[int], seconds: int) -> list[dict]:
     """Each rate in turn, up to the first the server no longer keeps up with."""
     measured = []
     for rate in rates:
-        step = hey(url, rate, CONNECTIONS, seconds, cpus=1)
+        step = ARRIVALS[arrival](url, rate, CONNECTIONS, seconds, cpus=1)
         measured.append(step)
         if step["rps"] < SERVED * rate:
             break  # saturated: higher rates would only queue
@@ -63,7 +71,10 @@ def measure(workdir, rounds: int, seconds: int, rates: list[int]) -> dict[str, l
             configuration = by_name[name]
             with running(tags[configuration.image], configuration.env, 1) as c:
                 hey(c.url("/healthz"), 500, CONNECTIONS, 1, cpus=1)  # warm: connections, caches
-                run = {workload: steps(c.url(path), rates, seconds) for workload, path in WORKLOADS}
+                run = {
+                    series: steps(c.url(path), arrival, rates, seconds)
+                    for series, path, arrival in SERIES
+                }
             samples.setdefault(name, []).append(run)
     return samples
 
@@ -78,12 +89,12 @@ def spread(values: list[float]) -> str:
 
 def held_table(samples: dict[str, list[dict]]) -> str:
     """Each image's highest rate held, and the default's against each peer's."""
-    header = ["image", *(f"{workload}: held requests/s" for workload, _ in WORKLOADS)]
+    header = ["image", *(f"{series}: held requests/s" for series, _, _ in SERIES)]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     chosen = samples[CHOSEN]
     for name, runs in samples.items():
         cells = [name]
-        for workload, _ in WORKLOADS:
+        for workload, _, _ in SERIES:
             rates = [highest_held(run, workload) for run in runs]
             text = spread(rates)
             ours = statistics.median(highest_held(run, workload) for run in chosen)
@@ -119,25 +130,29 @@ def steps_table(samples: dict[str, list[dict]], workload: str, rates: list[int])
 
 
 def section(samples: dict[str, list[dict]], rounds: int, seconds: int, rates: list[int]) -> str:
-    by_workload = "\n\n".join(
-        f"### {workload} (`{path}`): p50 / p99 in ms (p99's range)\n\n"
-        + steps_table(samples, workload, rates)
-        for workload, path in WORKLOADS
+    by_series = "\n\n".join(
+        f"### {series} (`{path}`): p50 / p99 in ms (p99's range)\n\n"
+        + steps_table(samples, series, rates)
+        for series, path, _ in SERIES
     )
     return f"""{HEADING}
 
 Measured by `nox -s bench` (alone: `nox -s bench -- --open-loop-only`) on
 {machine()}. Each container hardened, `--cpus 1` on CPU 1, on the host's
-network bound to 127.0.0.1; hey on CPU 0:
-`hey -c {CONNECTIONS} -q RATE/{CONNECTIONS} -z {seconds}s` at each offered rate,
-in rising steps up to the first the image fell behind on; {rounds} alternating
-rounds. Held: at least {SERVED:.0%} of the offered rate served, p99 at most
-{TARGET_P99_MS} ms, no errors. The highest rate held is the median over the
-rounds (range in brackets); "default x" compares the default's median with it.
-hey's connections send in step: below capacity the requests come in bursts of
-{CONNECTIONS}, and p99 is the time an image takes to serve a whole burst.
+network bound to 127.0.0.1; hey on CPU 0. At each offered rate, in rising
+steps up to the first the image fell behind on, {rounds} alternating rounds:
+- in step: `hey -c {CONNECTIONS} -q RATE/{CONNECTIONS} -z {seconds}s`. hey starts its connections'
+  timers together: below capacity the requests come in bursts of {CONNECTIONS}, and p99
+  is the time an image takes to serve a whole burst;
+- spread: {CONNECTIONS} processes of `hey -c 1 -q RATE/{CONNECTIONS} -z {seconds}s -o csv`, each
+  started 1/RATE s after the one before, so the requests arrive at an even pace
+  (percentiles from every answer's row; a failed request counts as not served).
+
+Held: at least {SERVED:.0%} of the offered rate served, p99 at most {TARGET_P99_MS} ms, no
+errors. The highest rate held is the median over the rounds (range in
+brackets); "default x" compares the default's median with it.
 
 {held_table(samples)}
 
-{by_workload}
+{by_series}
 """
