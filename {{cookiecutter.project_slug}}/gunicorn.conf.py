@@ -8,6 +8,9 @@ runs this file before it imports gunicorn, which reads WEB_CONCURRENCY on
 import; gunicorn then loads it again, in the same process.
 """
 
+{% if cookiecutter.worker_class == "gevent" -%}
+import importlib.util
+{% endif -%}
 import math
 import os
 {%- if cookiecutter.metrics == "prometheus" %}
@@ -34,6 +37,17 @@ WORKER_CLASSES = {
     # gevent needs the gevent answer, which installs it.
 {%- endif %}
 }
+
+{%- if cookiecutter.worker_class == "gevent" %}
+# GEVENT_RESOLVER's short names -> a module each cannot run without: the c-ares one needs
+# its compiled part, and the dnspython one needs dnspython.
+GEVENT_RESOLVERS = {
+    "thread": "gevent.resolver.thread",
+    "block": "gevent.resolver.blocking",
+    "dnspython": "dns",
+    "ares": "gevent.resolver.cares",
+}
+{%- endif %}
 
 env = Environment()
 
@@ -88,6 +102,22 @@ def default_workers(worker: str, cpus: int) -> int:
     return 2 * cpus + 1 if worker == "sync" else cpus
 
 
+{%- if cookiecutter.worker_class == "gevent" %}
+
+
+def resolver_found(name: str) -> bool:
+    """Whether the image holds the resolver a GEVENT_RESOLVER entry names: a short
+    name or module.Class. Found, not imported: gevent's dnspython resolver patches
+    dnspython as it imports."""
+    name = name.strip()
+    module = GEVENT_RESOLVERS.get(name, name.rpartition(".")[0])
+    try:
+        return bool(module) and importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that is missing, or ".x"
+        return False
+{%- endif %}
+
+
 wsgi_app = "{{ cookiecutter.package_name }}.wsgi:app"
 # Containers must listen on all interfaces to be reachable through a port mapping.
 port = env.number("PORT", 8000, minimum=1, maximum=65535)
@@ -104,6 +134,14 @@ if worker != "gthread":
     threads = 1  # gunicorn would turn sync into gthread with threads > 1
 # gevent only: requests in flight per worker; past it, connections wait in the backlog.
 worker_connections = env.number("GUNICORN_WORKER_CONNECTIONS", 1000, minimum=1)
+{%- if cookiecutter.worker_class == "gevent" %}
+# gevent imports its resolver at a worker's first lookup, where a missing one fails that
+# request: one of those named must be here (the image has no c-ares: docs/image.md).
+resolvers = os.environ.get("GEVENT_RESOLVER", "")
+if worker == "gevent" and resolvers and not any(map(resolver_found, resolvers.split(","))):
+    allowed = "thread, block, or dnspython with dnspython installed"
+    env.problems.append(f"GEVENT_RESOLVER={resolvers!r}: expected {allowed}")
+{%- endif %}
 
 # Heartbeats are file writes, which a disk-backed /tmp can stall until the worker is
 # killed; /dev/shm is RAM, and only gunicorn's own private files go there.

@@ -9,8 +9,9 @@ unless code left in imports them, and the helper packages only those suites
 import), C, C++ and Cython sources and headers (nothing compiles at run
 time), gevent's c-ares resolver (its aarch64 wheels lack it: every platform's
 image then holds the same modules), and the modules that cannot import while
-a module they need is not installed (gevent's cffi event loops without cffi;
-its default loop is compiled with Cython).
+a module they need is not installed (gevent's cffi event loops without cffi,
+its default loop being compiled with Cython; its dnspython resolver without
+dnspython).
 Extension modules lose their symbol tables and debugging sections (`strip
 --strip-unneeded`, as Debian strips its own libraries): what the dynamic
 loader needs stays; a file strip cannot read (another architecture's) or

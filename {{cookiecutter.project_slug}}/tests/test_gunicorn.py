@@ -93,6 +93,17 @@ def test_metrics_on_a_port_of_their_own(monkeypatch):
 {%- endif %}
 
 
+{%- if cookiecutter.worker_class == "gevent" %}
+
+
+@pytest.mark.parametrize(
+    "value", ["thread", "dnspython,thread", "block", "gevent.resolver.thread.Resolver"]
+)
+def test_gevent_resolvers_in_the_image_pass(monkeypatch, value):
+    assert load_conf(monkeypatch, GEVENT_RESOLVER=value)["resolvers"] == value
+{%- endif %}
+
+
 def test_sync_workers_stay_sync(monkeypatch):
     """gunicorn runs gthread instead of sync whenever threads > 1."""
     conf = load_conf(monkeypatch, GUNICORN_WORKER_CLASS="sync", GUNICORN_THREADS="32")
@@ -116,6 +127,10 @@ def test_sync_workers_stay_sync(monkeypatch):
         ("LOG_FORMAT", "xml", "expected one of text, json"),
         ("ACCESS_LOG", "maybe", "expected one of on, off"),
         ("FORWARDED_ALLOW_IPS", "10.0.0.300", "expected *, or IP addresses or networks"),
+{%- if cookiecutter.worker_class == "gevent" %}
+        ("GEVENT_RESOLVER", "dnspython", "expected thread, block, or dnspython"),
+        ("GEVENT_RESOLVER", "nosuch.Resolver", "expected thread, block, or dnspython"),
+{%- endif %}
 {%- if cookiecutter.metrics == "prometheus" %}
         ("METRICS", "maybe", "expected one of on, off"),
         ("METRICS_PORT", "0", "expected a whole number from 1 to 65535"),
