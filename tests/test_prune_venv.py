@@ -330,3 +330,65 @@ def test_removes_what_imports_only_on_some_venvs(project, tmp_path):
     kept = {"gevent/resolver/dnspython.py", "gevent/libev/corecffi.py"}
     assert left == set(GEVENT_KEPT) | kept
     assert record_problems(beside) == []
+
+
+def add_rows(venv: Path, name: str, *rows: str) -> None:
+    """RECORD rows a wheel may carry that name no file in it: pip copies them as they are."""
+    record = next(site(venv).glob(f"{name}-1.0.dist-info/RECORD"))
+    record.write_text(record.read_text() + "".join(f"{row},,\n" for row in rows))
+
+
+def test_leaves_what_records_name_outside_the_venv(project, tmp_path):
+    # A RECORD is the wheel's word: its paths may climb out of site-packages, or
+    # through a suite into another distribution, and "." names no file.
+    outside = tmp_path / "outside"
+    (outside / "tests").mkdir(parents=True)
+    victims = [outside / "tests" / "keep.txt", outside / "main.c", outside / "lib.so"]
+    for victim in victims:
+        victim.write_bytes(ELF if victim.suffix == ".so" else b"kept")
+    other = wheel(tmp_path, "other", {"other/__init__.py": b"", "other/core.py": b""})
+    sneaky = wheel(tmp_path, "sneaky", {"sneaky/__init__.py": b""})
+    env = venv(tmp_path / "venv", other, sneaky)
+    climb = "../" * len(site(env).relative_to(tmp_path).parts)
+    rows = [f"{climb}outside/tests/keep.txt", f"{climb}outside/main.c", str(victims[2])]
+    add_rows(env, "sneaky", *rows, "sneaky/tests/../../other/core.py", ".")
+    prune(project, env)
+    assert all(victim.is_file() for victim in victims)
+    assert victims[2].read_bytes() == ELF  # not stripped
+    assert (site(env) / "other" / "core.py").is_file()
+    assert walk(project, env)["failures"] == []
+
+
+def test_a_row_listed_twice_leaves_no_stale_row(project, tmp_path):
+    files = {"twice/__init__.py": b"", "twice/tests/test_a.py": b""}
+    env = venv(tmp_path / "venv", wheel(tmp_path, "twice", files))
+    add_rows(env, "twice", "twice/tests/test_a.py")
+    prune(project, env)
+    assert not (site(env) / "twice" / "tests").exists()
+    assert record_problems(env) == []
+
+
+def test_keeps_the_sources_of_packages_that_compile_at_run_time(project, tmp_path):
+    # triton's driver.py reads driver.c beside it; torch's inductor includes its headers.
+    files = {
+        "triton/__init__.py": b"",
+        "triton/backends/driver.c": b"int main;\n",
+        "torch/__init__.py": b"",
+        "torch/include/ATen/core.h": b"",
+        "torchish/__init__.py": b"",
+        "torchish/core.h": b"",
+    }
+    env = pruned(project, tmp_path, wheel(tmp_path, "compilers", files))
+    assert (site(env) / "triton/backends/driver.c").is_file()
+    assert (site(env) / "torch/include/ATen/core.h").is_file()
+    assert not (site(env) / "torchish/core.h").exists()
+    assert record_problems(env) == []
+
+
+def test_a_namesake_of_a_needed_module_does_not_count(project, tmp_path):
+    # dns.txt and a directory of data named _cffi_backend are not dnspython nor cffi.
+    namesakes = {"dns.txt": b"", "_cffi_backend/data.json": b"{}"}
+    gevent = wheel(tmp_path, "gevent", {**GEVENT_OPTIONAL, **GEVENT_KEPT})
+    env = pruned(project, tmp_path, gevent, wheel(tmp_path, "namesakes", namesakes))
+    assert not (site(env) / "gevent/resolver/dnspython.py").exists()
+    assert not (site(env) / "gevent/libev/corecffi.py").exists()

@@ -6,8 +6,8 @@ match, so that pip and image scanners see what is there.
 
 Removed: the test suites packages ship (packages and modules named `tests`,
 unless code left in imports them, and the helper packages only those suites
-import), C, C++ and Cython sources and headers (nothing compiles at run
-time), gevent's c-ares resolver (its aarch64 wheels lack it: every platform's
+import), C, C++ and Cython sources and headers (kept in the few packages
+that compile at run time, such as torch and triton), gevent's c-ares resolver (its aarch64 wheels lack it: every platform's
 image then holds the same modules), and the modules that cannot import while
 a module they need is not installed (gevent's cffi event loops without cffi,
 its default loop being compiled with Cython; its dnspython resolver without
@@ -15,7 +15,8 @@ dnspython).
 Extension modules lose their symbol tables and debugging sections (`strip
 --strip-unneeded`, as Debian strips its own libraries): what the dynamic
 loader needs stays; a file strip cannot read (another architecture's) or
-would make unloadable is kept as it was. Prints what it removed.
+would make unloadable is kept as it was. A RECORD path that leads outside
+the venv is left alone. Prints what it removed.
 """
 
 import argparse
@@ -23,7 +24,9 @@ import ast
 import base64
 import csv
 import hashlib
+import importlib.machinery
 import io
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -59,6 +62,9 @@ NEEDS = {
     "dns": {"gevent/resolver/dnspython"},
 }
 SOURCES = {".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".pyx", ".pxd", ".pxi"}
+# Packages that compile at run time from the sources and headers they ship: torch's
+# inductor, triton's drivers, cupy's kernels, deepspeed's operators.
+COMPILE_AT_RUN_TIME = {"torch", "triton", "cupy", "deepspeed"}
 
 
 def fail(message: str) -> None:
@@ -77,14 +83,23 @@ def never_run(site: Path) -> set[str]:
     """The module paths removed from this venv whatever imports them."""
     never = TEST_HELPERS | SOME_PLATFORMS
     for module, paths in NEEDS.items():
-        if not any(site.glob(f"{module}.*")) and not (site / module).is_dir():
+        # Found as import finds it: a directory of data, or dns.txt, is not dnspython.
+        spec = importlib.machinery.PathFinder.find_spec(module, [str(site)])
+        if spec is None or spec.origin is None:
             never |= paths
     return never
 
 
+def normalised(name: str) -> PurePosixPath:
+    """A RECORD path without `..` inside it (`a/tests/../b.py` is `b.py`)."""
+    return PurePosixPath(posixpath.normpath(name))
+
+
 def removed(path: PurePosixPath, never: set[str], imported: set[str]) -> bool:
     """A RECORD path, relative to site-packages, that is never run."""
-    if path.suffix in SOURCES:
+    if not path.name:  # "." or "": no file
+        return False
+    if path.suffix in SOURCES and path.parts[0] not in COMPILE_AT_RUN_TIME:
         return True
     # A suite that code left in imports stays (astropy's __init__ imports astropy.tests).
     if any(suite not in imported for suite in suites(path)):
@@ -103,7 +118,8 @@ def imports(site: Path, paths: list[PurePosixPath]) -> set[str]:
             continue
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError):  # not Python 3: nothing imports it
+        # Not Python 3, or nested deeper than the parser goes: nothing imports it.
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         package = path.parent.parts
         for node in ast.walk(tree):
@@ -163,14 +179,19 @@ def prune(site: Path, record: Path, never: set[str], imported: set[str]) -> tupl
     """One distribution: its removed files, its stripped extensions, its new
     RECORD. Returns the files removed and the bytes saved."""
     kept, gone, saved = [], [], 0
+    venv = site.parents[2].resolve()  # site is VENV/lib/python3.X/site-packages
     for row in read(record):
-        relative = PurePosixPath(row[0])
+        relative = normalised(row[0])
         path = site / relative
-        if removed(relative, never, imported) and path.is_file():
-            saved += path.stat().st_size
-            gone.append(path)
-            path.unlink()
+        if not path.resolve().is_relative_to(venv):
+            kept.append(row)  # outside the venv, or linked there: not this script's to change
             continue
+        if removed(relative, never, imported):
+            if path.is_file():
+                saved += path.stat().st_size
+                gone.append(path)
+                path.unlink()
+            continue  # the row goes too when listed twice or shared with another distribution
         if is_extension(relative) and path.is_file():
             before = path.stat().st_size
             data = stripped(path)
@@ -208,7 +229,7 @@ def main() -> None:
     # The Python files that stay whatever else goes; pytest's conftest.py only runs suites.
     code = [
         path
-        for path in (PurePosixPath(row[0]) for record in records for row in read(record))
+        for path in (normalised(row[0]) for record in records for row in read(record))
         if path.suffix == ".py" and path.name != "conftest.py" and not removed(path, never, set())
     ]
     imported = imports(site, code)
