@@ -7,11 +7,11 @@ match, so that pip and image scanners see what is there.
 Removed: the test suites packages ship (packages and modules named `tests`,
 unless code left in imports them, and the helper packages only those suites
 import), C, C++ and Cython sources and headers (kept in the few packages
-that compile at run time, such as torch and triton), gevent's c-ares resolver (its aarch64 wheels lack it: every platform's
-image then holds the same modules), and the modules that cannot import while
-a module they need is not installed (gevent's cffi event loops without cffi,
-its default loop being compiled with Cython; its dnspython resolver without
-dnspython).
+that compile at run time, such as torch and triton), gevent's c-ares
+resolver (its aarch64 wheels lack it: every platform's image then holds the
+same modules), and the modules that cannot import while a module they need
+is not installed (gevent's cffi event loops without cffi, its default loop
+being compiled with Cython; its dnspython resolver without dnspython).
 Extension modules lose their symbol tables and debugging sections (`strip
 --strip-unneeded`, as Debian strips its own libraries): what the dynamic
 loader needs stays; a file strip cannot read (another architecture's) or
