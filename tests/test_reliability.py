@@ -370,6 +370,7 @@ BAD_SETTINGS = {
     "TIMEOUT": "0",
     "KEEPALIVE": "-5",
     "GUNICORN_WORKER_CONNECTIONS": "0",
+    "GEVENT_RESOLVER": "ares",  # pruned from the image: it would fail the first lookup
     "FORWARDED_ALLOW_IPS": "10.0.0.300",
     "MAX_REQUESTS": "-1",
     "LOG_LEVEL": "loud",
